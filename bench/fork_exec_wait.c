@@ -1,0 +1,40 @@
+/* fork_exec_wait N [PROGRAM]: N times fork; the child execve()s PROGRAM
+ * (default: true_static beside this binary, a tiny static program that only
+ * exits 0); the parent waits. */
+#include "bench.h"
+#include <limits.h>
+#include <sys/wait.h>
+
+int main(int argc, char **argv)
+{
+    long n = bench_count(argc, argv, 1000);
+    char prog[PATH_MAX];
+    if (argc > 2) {
+        snprintf(prog, sizeof prog, "%s", argv[2]);
+    } else {
+        snprintf(prog, sizeof prog, "%s", argv[0]);
+        char *slash = strrchr(prog, '/');
+        size_t dir = slash ? (size_t)(slash + 1 - prog) : 0;
+        snprintf(prog + dir, sizeof prog - dir, "true_static");
+    }
+    char *cargv[] = { prog, NULL };
+    char *cenv[] = { NULL };
+    for (long i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            DIE("fork");
+        if (pid == 0) {
+            execve(prog, cargv, cenv);
+            fprintf(stderr, "fork_exec_wait: execve %s: %s\n", prog, strerror(errno));
+            _exit(127);
+        }
+        int st;
+        if (waitpid(pid, &st, 0) != pid)
+            DIE("waitpid");
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            fprintf(stderr, "fork_exec_wait: child status %#x\n", st);
+            return 1;
+        }
+    }
+    return 0;
+}
