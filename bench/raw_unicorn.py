@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Raw-Unicorn baselines for bench/run.py: what the engine alone can do.
+
+1. cpu_loop: the exact machine code of bench/build/cpu_loop's loop
+   (cpu_loop_kernel from bench/cpu_loop_kernel.S, read out of the ELF by its
+   symbols, so it is byte for byte the code the guest runs) mapped into a
+   flat Unicorn x86-64 engine -- no page tables, no kernel, no hooks -- and run
+   for N iterations with one emu_start.
+2. syscall floor: a loop of `mov eax,39; syscall; dec rdi; jnz` with an empty
+   Python UC_HOOK_INSN syscall hook: the least one guest syscall can cost in a
+   design whose kernel is Python called from a syscall hook.  Also the same with
+   a hook that does one reg_read and one reg_write through the binding, to show
+   what per-register binding calls add.
+
+Each figure is the difference of two runs (small and large N) divided by the
+difference in N, so translation and set-up cancel out, as in run.py.
+
+    python bench/raw_unicorn.py [--quick] [--json]
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+import time
+
+from unicorn import Uc, UC_ARCH_X86, UC_MODE_64, UC_HOOK_INSN
+from unicorn.x86_const import (UC_X86_INS_SYSCALL, UC_X86_REG_RAX, UC_X86_REG_RDI,
+                               UC_X86_REG_RSI, UC_X86_REG_RSP)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CPU_LOOP_ELF = os.path.join(HERE, "build", "cpu_loop")
+INSNS_PER_ITER = 9          # see cpu_loop_kernel.S
+
+CODE, DATA, STACK, RET = 0x100000, 0x200000, 0x300000, 0x400000
+PAGE = 0x1000
+
+# mov eax, 39 ; syscall ; dec rdi ; jnz -12   (39 = getpid)
+SYSCALL_LOOP = bytes.fromhex("b827000000" "0f05" "48ffcf" "75f4")
+
+
+def elf_symbol_bytes(path, start_sym, end_sym):
+    """Bytes between two symbols of an ELF64 file (minimal parser, no deps)."""
+    with open(path, "rb") as f:
+        elf = f.read()
+    if elf[:4] != b"\x7fELF" or elf[4] != 2:
+        raise ValueError(f"{path}: not an ELF64 file")
+    shoff, = struct.unpack_from("<Q", elf, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", elf, 0x3A)
+    secs = [struct.unpack_from("<IIQQQQIIQQ", elf, shoff + i * shentsize) for i in range(shnum)]
+    syms = {}
+    for s in secs:
+        if s[1] != 2:                       # SHT_SYMTAB
+            continue
+        strtab = secs[s[6]]                 # sh_link
+        for off in range(s[4], s[4] + s[5], s[9]):
+            name, info, other, shndx, value, size = struct.unpack_from("<IBBHQQ", elf, off)
+            nm = elf[strtab[4] + name:elf.index(b"\0", strtab[4] + name)].decode()
+            if nm in (start_sym, end_sym):
+                syms[nm] = (value, shndx)
+    if start_sym not in syms or end_sym not in syms:
+        raise ValueError(f"{path}: symbols {start_sym}/{end_sym} not found")
+    (a, shndx), (b, _) = syms[start_sym], syms[end_sym]
+    sec = secs[shndx]
+    off = sec[4] + (a - sec[3])             # sh_offset + (addr - sh_addr)
+    return elf[off:off + (b - a)]
+
+
+def loop_code():
+    if not os.path.exists(CPU_LOOP_ELF):
+        sys.exit(f"raw_unicorn: {CPU_LOOP_ELF} is missing: run `make -C bench` first")
+    return elf_symbol_bytes(CPU_LOOP_ELF, "cpu_loop_kernel", "cpu_loop_kernel_end"), CPU_LOOP_ELF
+
+
+def flat_engine(code):
+    uc = Uc(UC_ARCH_X86, UC_MODE_64)
+    for base in (CODE, DATA, STACK, RET):
+        uc.mem_map(base, PAGE)
+    uc.mem_write(CODE, code)
+    buf = b"".join(struct.pack("<Q", (i * 0x9E3779B97F4A7C15) & (2**64 - 1)) for i in range(64))
+    uc.mem_write(DATA, buf)
+    uc.mem_write(STACK + 0x800, struct.pack("<Q", RET))
+    uc.reg_write(UC_X86_REG_RSP, STACK + 0x800)
+    uc.reg_write(UC_X86_REG_RSI, DATA)
+    return uc
+
+
+def time_loop(code, n):
+    uc = flat_engine(code)
+    uc.reg_write(UC_X86_REG_RDI, n)
+    t = time.perf_counter()
+    uc.emu_start(CODE, RET)
+    return time.perf_counter() - t
+
+
+def time_syscalls(n, hook):
+    uc = flat_engine(SYSCALL_LOOP)
+    uc.mem_write(STACK + 0x800, b"\0" * 8)
+    if hook is not None:
+        uc.hook_add(UC_HOOK_INSN, hook, None, 1, 0, UC_X86_INS_SYSCALL)
+    uc.reg_write(UC_X86_REG_RDI, n)
+    t = time.perf_counter()
+    uc.emu_start(CODE, CODE + len(SYSCALL_LOOP))
+    dt = time.perf_counter() - t
+    if uc.reg_read(UC_X86_REG_RDI) != 0:
+        raise RuntimeError("syscall loop did not run to the end")
+    return dt
+
+
+def per_op(fn, small, large, repeats):
+    """min-of-repeats time for each count; (t_large - t_small) / (large - small)."""
+    ts = min(fn(small) for _ in range(repeats))
+    tl = min(fn(large) for _ in range(repeats))
+    return (tl - ts) / (large - small)
+
+
+def empty_hook(uc, user_data):
+    pass
+
+
+def rw_hook(uc, user_data):
+    uc.reg_write(UC_X86_REG_RAX, uc.reg_read(UC_X86_REG_RAX))
+
+
+def measure(quick=False):
+    code, source = loop_code()
+    loop_n = (2_000_000, 20_000_000) if quick else (5_000_000, 50_000_000)
+    sc_n = (20_000, 200_000) if quick else (50_000, 500_000)
+    reps = 2 if quick else 3
+    loop_s = per_op(lambda n: time_loop(code, n), *loop_n, reps)
+    floor_s = per_op(lambda n: time_syscalls(n, empty_hook), *sc_n, reps)
+    rw_s = per_op(lambda n: time_syscalls(n, rw_hook), *sc_n, reps)
+    return {
+        "loop_code_from": source,
+        "loop_code_bytes": len(code),
+        "cpu_loop_ns_per_iter": loop_s * 1e9,
+        "cpu_loop_minsn_per_s": INSNS_PER_ITER / loop_s / 1e6,
+        "cpu_loop_counts": loop_n,
+        "syscall_empty_hook_us": floor_s * 1e6,
+        "syscall_rw_hook_us": rw_s * 1e6,
+        "syscall_counts": sc_n,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller counts, fewer repeats")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    a = ap.parse_args()
+    r = measure(a.quick)
+    if a.json:
+        print(json.dumps(r))
+        return
+    print(f"raw Unicorn, flat (no paging, no kernel), loop code from {r['loop_code_from']}")
+    print(f"  cpu_loop            {r['cpu_loop_ns_per_iter']:8.2f} ns/iteration "
+          f"({r['cpu_loop_minsn_per_s']:.0f} M instructions/s)")
+    print(f"  syscall, empty hook {r['syscall_empty_hook_us']:8.3f} us")
+    print(f"  syscall, reg_read+reg_write hook {r['syscall_rw_hook_us']:8.3f} us")
+
+
+if __name__ == "__main__":
+    main()
