@@ -1,0 +1,356 @@
+/*
+ * emu/_uchook.c -- the glue between Unicorn's hooks and the Python kernel.
+ *
+ * Mechanical only: no policy lives here.  One Glue object per vCPU:
+ *   - a `syscall` hook that reads the syscall registers with one
+ *     uc_reg_read_batch into `regs`, calls the kernel's handler with no
+ *     arguments, and writes rax (and rcx/r11 as the syscall instruction
+ *     leaves them on Linux) from the int it returns;
+ *   - an interrupt hook that collects intno, CR2, the error code and RIP
+ *     into `trap`, marks the exception delivered (Unicorn issue #1883: it
+ *     never does, so the next fault would arrive as a double fault), and
+ *     calls the kernel's trap handler;
+ *   - an optional block hook that counts basic blocks and stops the engine
+ *     at the end of a time slice;
+ *   - emu_start that keeps the GIL held, so the hooks call Python directly.
+ *
+ * It links against nothing: Unicorn's entry points arrive as addresses.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef void uc_engine;
+typedef void uc_context;
+typedef size_t uc_hook;
+typedef int uc_err;
+
+typedef uc_err (*reg_batch_fn)(uc_engine *, int *, void **, int);
+typedef uc_err (*emu_stop_fn)(uc_engine *);
+typedef uc_err (*emu_start_fn)(uc_engine *, uint64_t, uint64_t, uint64_t, size_t);
+typedef uc_err (*hook_add_fn)(uc_engine *, uc_hook *, int, void *, void *, uint64_t, uint64_t, ...);
+typedef uc_err (*hook_del_fn)(uc_engine *, uc_hook);
+typedef uc_err (*ctx_alloc_fn)(uc_engine *, uc_context **);
+typedef uc_err (*ctx_fn)(uc_engine *, uc_context *);
+typedef uc_err (*ctl_fn)(uc_engine *, int, ...);
+
+/* From unicorn.h / x86.h (Unicorn 2.1.x). */
+#define UC_HOOK_INTR 1
+#define UC_HOOK_INSN 2
+#define UC_HOOK_BLOCK 8
+#define UC_X86_INS_SYSCALL 699
+#define UC_X86_INS_RDTSC 608
+#define UC_CTL_TB_FLUSH 10
+#define UC_CTL_TLB_FLUSH 11
+#define UC_CTL_WRITE(type, nr) ((type) | ((nr) << 26) | (1 << 30))
+enum {
+    R_RAX = 35, R_RCX = 38, R_RDI = 39, R_RDX = 40, R_RIP = 41, R_RSI = 43,
+    R_CR2 = 52, R_R8 = 106, R_R9 = 107, R_R10 = 108, R_R11 = 109, R_RFLAGS = 253
+};
+
+static struct {
+    reg_batch_fn reg_read_batch, reg_write_batch;
+    emu_start_fn emu_start;
+    emu_stop_fn emu_stop;
+    hook_add_fn hook_add;
+    hook_del_fn hook_del;
+    ctx_alloc_fn context_alloc;
+    ctx_fn context_save, context_restore;
+    ctl_fn ctl;
+    int ready;
+} U;
+
+/* Shared with Python through a memoryview; the layout is mirrored by
+ * emu/glue.py (SHARED_FORMAT). */
+struct shared {
+    uint64_t regs[9];    /* rax rdi rsi rdx r10 r8 r9 rip(next insn) rflags */
+    uint64_t trap[4];    /* intno cr2 error_code rip */
+    uint64_t blocks;     /* basic blocks run while counting */
+    int64_t slice_left;  /* blocks left in this slice */
+    uint64_t syscalls;   /* syscall instructions seen */
+    uint64_t traps;      /* exceptions seen */
+};
+
+typedef struct {
+    PyObject_HEAD
+    uc_engine *uc;
+    PyObject *on_syscall, *on_intr, *on_rdtsc;
+    uc_hook hh_sys, hh_intr, hh_block, hh_rdtsc;
+    int block_installed;
+    int flush_tb;  /* block hook added or removed: retranslate before running */
+    uc_context *scratch;
+    long off_old_exception, off_error_code;
+    PyObject *err_type, *err_value, *err_tb;
+    struct shared sh;
+} Glue;
+
+static void glue_fail(Glue *g)
+{
+    /* A Python exception escaped a handler: keep it, stop the engine. */
+    if (!g->err_type)
+        PyErr_Fetch(&g->err_type, &g->err_value, &g->err_tb);
+    else
+        PyErr_Clear();
+    U.emu_stop(g->uc);
+}
+
+static void hook_syscall(uc_engine *uc, void *user)
+{
+    Glue *g = (Glue *)user;
+    static int ids[9] = {R_RAX, R_RDI, R_RSI, R_RDX, R_R10, R_R8, R_R9, R_RIP, R_RFLAGS};
+    void *ptrs[9];
+    for (int i = 0; i < 9; i++)
+        ptrs[i] = &g->sh.regs[i];
+    U.reg_read_batch(uc, ids, ptrs, 9);
+    /* In the hook RIP still points at the syscall instruction; Unicorn
+     * adds its length (2) when the hook returns. */
+    g->sh.regs[7] += 2;
+    g->sh.syscalls++;
+    PyObject *r = PyObject_CallNoArgs(g->on_syscall);
+    if (!r) {
+        glue_fail(g);
+        return;
+    }
+    if (r != Py_None) {
+        /* rax = result; rcx = return address, r11 = rflags, as on Linux. */
+        uint64_t rax = PyLong_AsUnsignedLongLongMask(r);
+        static int wids[3] = {R_RAX, R_RCX, R_R11};
+        void *wptrs[3] = {&rax, &g->sh.regs[7], &g->sh.regs[8]};
+        U.reg_write_batch(uc, wids, wptrs, 3);
+    }
+    Py_DECREF(r);
+}
+
+static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
+{
+    Glue *g = (Glue *)user;
+    static int ids[2] = {R_CR2, R_RIP};
+    void *ptrs[2] = {&g->sh.trap[1], &g->sh.trap[3]};
+    U.reg_read_batch(uc, ids, ptrs, 2);
+    g->sh.trap[0] = intno;
+    g->sh.trap[2] = 0;
+    g->sh.traps++;
+    if (g->off_old_exception >= 0) {
+        U.context_save(uc, g->scratch);
+        char *raw = (char *)g->scratch;
+        g->sh.trap[2] = (uint32_t)*(int32_t *)(raw + g->off_error_code);
+        *(int32_t *)(raw + g->off_old_exception) = -1;
+        U.context_restore(uc, g->scratch);
+    }
+    PyObject *r = PyObject_CallNoArgs(g->on_intr);
+    if (!r) {
+        glue_fail(g);
+        return;
+    }
+    Py_DECREF(r);
+}
+
+static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+    Glue *g = (Glue *)user;
+    g->sh.blocks++;
+    if (--g->sh.slice_left == 0)
+        U.emu_stop(uc);
+}
+
+static void hook_rdtsc(uc_engine *uc, void *user)
+{
+    Glue *g = (Glue *)user;
+    PyObject *r = PyObject_CallNoArgs(g->on_rdtsc);
+    if (!r)
+        glue_fail(g);
+    else
+        Py_DECREF(r);
+}
+
+/* ---- module-level set-up ---- */
+
+static PyObject *mod_init(PyObject *self, PyObject *args)
+{
+    unsigned long long a[10];
+    if (!PyArg_ParseTuple(args, "KKKKKKKKKK", &a[0], &a[1], &a[2], &a[3], &a[4],
+                          &a[5], &a[6], &a[7], &a[8], &a[9]))
+        return NULL;
+    U.reg_read_batch = (reg_batch_fn)(uintptr_t)a[0];
+    U.reg_write_batch = (reg_batch_fn)(uintptr_t)a[1];
+    U.emu_start = (emu_start_fn)(uintptr_t)a[2];
+    U.emu_stop = (emu_stop_fn)(uintptr_t)a[3];
+    U.hook_add = (hook_add_fn)(uintptr_t)a[4];
+    U.hook_del = (hook_del_fn)(uintptr_t)a[5];
+    U.context_alloc = (ctx_alloc_fn)(uintptr_t)a[6];
+    U.context_save = (ctx_fn)(uintptr_t)a[7];
+    U.context_restore = (ctx_fn)(uintptr_t)a[8];
+    U.ctl = (ctl_fn)(uintptr_t)a[9];
+    U.ready = 1;
+    Py_RETURN_NONE;
+}
+
+/* ---- Glue object ---- */
+
+static int glue_init(Glue *g, PyObject *args, PyObject *kw)
+{
+    unsigned long long uc;
+    PyObject *sys, *intr, *rdtsc;
+    if (!PyArg_ParseTuple(args, "KOOO", &uc, &sys, &intr, &rdtsc))
+        return -1;
+    if (!U.ready) {
+        PyErr_SetString(PyExc_RuntimeError, "_uchook.init() was not called");
+        return -1;
+    }
+    g->uc = (uc_engine *)(uintptr_t)uc;
+    Py_INCREF(sys); g->on_syscall = sys;
+    Py_INCREF(intr); g->on_intr = intr;
+    Py_INCREF(rdtsc); g->on_rdtsc = rdtsc;
+    g->off_old_exception = -1;
+    g->off_error_code = -1;
+    memset(&g->sh, 0, sizeof g->sh);
+    if (U.context_alloc(g->uc, &g->scratch) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "uc_context_alloc failed");
+        return -1;
+    }
+    if (U.hook_add(g->uc, &g->hh_sys, UC_HOOK_INSN, (void *)hook_syscall, g, 1, 0,
+                   UC_X86_INS_SYSCALL) != 0 ||
+        U.hook_add(g->uc, &g->hh_intr, UC_HOOK_INTR, (void *)hook_intr, g, 1, 0) != 0 ||
+        U.hook_add(g->uc, &g->hh_rdtsc, UC_HOOK_INSN, (void *)hook_rdtsc, g, 1, 0,
+                   UC_X86_INS_RDTSC) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "uc_hook_add failed");
+        return -1;
+    }
+    return 0;
+}
+
+static void glue_dealloc(Glue *g)
+{
+    Py_XDECREF(g->on_syscall);
+    Py_XDECREF(g->on_intr);
+    Py_XDECREF(g->on_rdtsc);
+    Py_XDECREF(g->err_type);
+    Py_XDECREF(g->err_value);
+    Py_XDECREF(g->err_tb);
+    Py_TYPE(g)->tp_free((PyObject *)g);
+}
+
+static PyObject *glue_shared(Glue *g, PyObject *unused)
+{
+    return PyMemoryView_FromMemory((char *)&g->sh, sizeof g->sh, PyBUF_WRITE);
+}
+
+static PyObject *glue_set_offsets(Glue *g, PyObject *args)
+{
+    if (!PyArg_ParseTuple(args, "ll", &g->off_old_exception, &g->off_error_code))
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* emu_start(begin, until, count) -> uc_err.  The GIL stays held: the
+ * kernel runs on this one host thread and the hooks call it directly.
+ * An exception raised by a handler is re-raised here. */
+static PyObject *glue_emu_start(Glue *g, PyObject *args)
+{
+    unsigned long long begin, until, count = 0;
+    if (!PyArg_ParseTuple(args, "KK|K", &begin, &until, &count))
+        return NULL;
+    if (g->flush_tb) {
+        /* Blocks already translated carry (or lack) the call to the block
+         * hook: retranslate after it was added or removed. */
+        U.ctl(g->uc, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0));
+        g->flush_tb = 0;
+    }
+    uc_err err = U.emu_start(g->uc, begin, until, 0, (size_t)count);
+    if (g->err_type) {
+        PyErr_Restore(g->err_type, g->err_value, g->err_tb);
+        g->err_type = g->err_value = g->err_tb = NULL;
+        return NULL;
+    }
+    return PyLong_FromLong(err);
+}
+
+/* clear_exception(): mark any pending exception delivered, as the trap
+ * hook does; needed after emu_start returned an error such as
+ * UC_ERR_INSN_INVALID with the exception still recorded. */
+static PyObject *glue_clear_exception(Glue *g, PyObject *unused)
+{
+    if (g->off_old_exception >= 0) {
+        U.context_save(g->uc, g->scratch);
+        *(int32_t *)((char *)g->scratch + g->off_old_exception) = -1;
+        U.context_restore(g->uc, g->scratch);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *glue_stop(Glue *g, PyObject *unused)
+{
+    U.emu_stop(g->uc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *glue_flush_tlb(Glue *g, PyObject *unused)
+{
+    U.ctl(g->uc, UC_CTL_WRITE(UC_CTL_TLB_FLUSH, 0));
+    Py_RETURN_NONE;
+}
+
+/* set_slice(n): stop after n more basic blocks; n == 0 removes the block
+ * hook so a lone task runs at full speed. */
+static PyObject *glue_set_slice(Glue *g, PyObject *args)
+{
+    long long n;
+    if (!PyArg_ParseTuple(args, "L", &n))
+        return NULL;
+    g->sh.slice_left = n;
+    if (n > 0 && !g->block_installed) {
+        if (U.hook_add(g->uc, &g->hh_block, UC_HOOK_BLOCK, (void *)hook_block, g, 1, 0) != 0) {
+            PyErr_SetString(PyExc_RuntimeError, "uc_hook_add(block) failed");
+            return NULL;
+        }
+        g->block_installed = 1;
+        g->flush_tb = 1;
+    } else if (n <= 0 && g->block_installed) {
+        U.hook_del(g->uc, g->hh_block);
+        g->block_installed = 0;
+        g->flush_tb = 1;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef glue_methods[] = {
+    {"shared", (PyCFunction)glue_shared, METH_NOARGS, "memoryview of the shared struct"},
+    {"set_offsets", (PyCFunction)glue_set_offsets, METH_VARARGS, "old_exception, error_code offsets"},
+    {"emu_start", (PyCFunction)glue_emu_start, METH_VARARGS, "run until stopped"},
+    {"clear_exception", (PyCFunction)glue_clear_exception, METH_NOARGS, "old_exception = -1"},
+    {"stop", (PyCFunction)glue_stop, METH_NOARGS, "uc_emu_stop"},
+    {"flush_tlb", (PyCFunction)glue_flush_tlb, METH_NOARGS, "flush the TLB"},
+    {"set_slice", (PyCFunction)glue_set_slice, METH_VARARGS, "blocks until the slice ends"},
+    {NULL}
+};
+
+static PyTypeObject GlueType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "emu._uchook.Glue",
+    .tp_basicsize = sizeof(Glue),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)glue_init,
+    .tp_dealloc = (destructor)glue_dealloc,
+    .tp_methods = glue_methods,
+};
+
+static PyMethodDef mod_methods[] = {
+    {"init", mod_init, METH_VARARGS, "hand over Unicorn's entry points"},
+    {NULL}
+};
+
+static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_uchook", NULL, -1, mod_methods};
+
+PyMODINIT_FUNC PyInit__uchook(void)
+{
+    if (PyType_Ready(&GlueType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&moddef);
+    if (!m)
+        return NULL;
+    Py_INCREF(&GlueType);
+    PyModule_AddObject(m, "Glue", (PyObject *)&GlueType);
+    return m;
+}

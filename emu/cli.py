@@ -1,0 +1,119 @@
+"""`tinyunix run [OPTIONS] PROGRAM [ARGS...]`: run a static x86-64 Linux
+program as a guest with the host's stdio, environment and cwd; exit with
+its status (128+N when killed by signal N)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Optional
+
+
+def parse_size(s: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    s = s.strip().lower().rstrip("b")
+    if s and s[-1] in units:
+        return int(float(s[:-1]) * units[s[-1]])
+    return int(s)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tinyunix", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run a guest program")
+    r.add_argument("--root", default="/", help="guest's view of the file system (read-only)")
+    r.add_argument("--stats", action="store_true", help="print kernel statistics at exit")
+    r.add_argument("--trace", action="store_true", help="print each syscall to stderr")
+    r.add_argument("--seed", type=int, default=0, help="vary the schedule reproducibly")
+    r.add_argument("--memory", type=parse_size, default=1 << 30, help="guest RAM (e.g. 512M)")
+    r.add_argument("--check", action="store_true", help="check kernel invariants as it runs")
+    r.add_argument("--max-instructions", type=int, default=0,
+                   help="stop after about this many basic blocks")
+    r.add_argument("--fail-alloc", type=int, default=0, help=argparse.SUPPRESS)
+    r.add_argument("--pid-max", type=int, default=32768)
+    r.add_argument("program")
+    r.add_argument("args", nargs=argparse.REMAINDER)
+    return p
+
+
+def err(msg: str) -> None:
+    sys.stderr.write(f"tinyunix: {msg}\n")
+    sys.stderr.flush()
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from kernel.binfmt_elf import ExecFormatError
+    from kernel.main import boot, run_kernel, shutdown, start_guest
+    from kernel.panic import Errno, KernelBug
+    from kernel.state import Options
+    from kernel.uapi import ERRNO_NAMES
+
+    opts = Options(root=args.root, seed=args.seed, memory=args.memory, trace=args.trace,
+                   stats=args.stats, check=args.check, max_instructions=args.max_instructions,
+                   fail_alloc=args.fail_alloc, pid_max=args.pid_max)
+    if opts.memory % (2 << 20) or opts.memory < (16 << 20):
+        err("--memory must be a multiple of 2 MiB and at least 16 MiB")
+        return 2
+    prog = args.program
+    cwd = os.getcwd()
+    gpath = os.path.normpath(os.path.join(cwd, prog)) if "/" in prog else _which(prog)
+    if gpath is None or not os.path.exists(gpath if opts.root == "/" else
+                                           os.path.join(opts.root, gpath.lstrip("/"))):
+        err(f"{prog}: No such file or directory")
+        return 127
+    K = boot(opts)
+    if args.trace:
+        from kernel.trace import attach_tracer
+        attach_tracer(K, sys.stderr)
+    if opts.check:
+        from kernel.check import attach_checker
+        attach_checker(K)
+    envp = [f"{k}={v}".encode("utf-8", "surrogateescape") for k, v in os.environ.items()]
+    argv_b = [prog.encode("utf-8", "surrogateescape")] + [
+        a.encode("utf-8", "surrogateescape") for a in args.args]
+    try:
+        start_guest(K, gpath, argv_b, envp, cwd)
+    except ExecFormatError as e:
+        err(f"{prog}: {e}")
+        return 126
+    except Errno as e:
+        err(f"{prog}: cannot execute: {ERRNO_NAMES.get(e.errno, e.errno)}")
+        return 126
+    try:
+        run_kernel(K)
+    except KernelBug as e:
+        err(f"kernel BUG: {e}")
+        return 70
+    except KeyboardInterrupt:
+        err("interrupted")
+        return 130
+    sys.stdout.flush()
+    if K.stop_reason:
+        err(K.stop_reason)
+    shutdown(K)
+    if opts.stats:
+        from kernel.stats import print_stats
+        print_stats(K, sys.stderr)
+    status = K.main_status
+    if status is None:
+        return 1 if not K.stop_reason else 124
+    if status & 0x7F:
+        return 128 + (status & 0x7F)
+    return (status >> 8) & 0xFF
+
+
+def _which(prog: str) -> Optional[str]:
+    for d in os.environ.get("PATH", "/usr/bin:/bin").split(":"):
+        cand = os.path.join(d or ".", prog)
+        if os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return os.path.abspath(cand)
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Loading static and static-pie x86-64 ELF executables (load_elf_binary):
+PT_LOAD segments mapped from the page cache, .bss zeroed, the initial
+stack laid out per the SysV ABI (argc, argv, envp, auxv).  A program that
+asks for an interpreter is refused with a clear message until the
+dynamic loader lands.
+"""
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from .fs.inode import Inode
+from .mm.memory import VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE
+from .mm.mmap import STACK_SIZE, STACK_TOP, TASK_SIZE, mm_struct, page_align
+from .mm.uaccess import clear_user, copy_to_user
+from .uapi import (
+    AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID, AT_HWCAP, AT_HWCAP2,
+    AT_MINSIGSTKSZ, AT_NULL, AT_PAGESZ, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PLATFORM, AT_RANDOM,
+    AT_SECURE, AT_UID, AT_BASE,
+)
+
+ELF_ET_DYN_BASE = 0x5555_5555_4000   # where a static-pie lands without randomisation
+PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK = 1, 3, 6, 0x6474E551
+PF_X, PF_W, PF_R = 1, 2, 4
+
+
+class ExecFormatError(Exception):
+    """Not a program we can run; the message says why (ENOEXEC)."""
+
+
+class NeedsInterpreter(ExecFormatError):
+    pass
+
+
+@dataclass
+class Segment:
+    vaddr: int
+    offset: int
+    filesz: int
+    memsz: int
+    flags: int
+
+
+@dataclass
+class ElfImage:
+    entry: int
+    phoff: int
+    phnum: int
+    phentsize: int
+    segments: list
+    is_pie: bool
+    phdr_vaddr: int | None
+
+
+def parse_elf(data: bytes) -> ElfImage:
+    """Check and read the headers.  Raises ExecFormatError with a
+    one-line reason for anything that is not a loadable x86-64 program."""
+    if len(data) < 4 or data[:4] != b"\x7fELF":
+        raise ExecFormatError("not an ELF file")
+    if len(data) < 64:
+        raise ExecFormatError("truncated ELF header")
+    if data[4] != 2:
+        raise ExecFormatError("32-bit ELF: only x86-64 programs run here")
+    if data[5] != 1:
+        raise ExecFormatError("big-endian ELF: only x86-64 programs run here")
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        hdr = elf.header
+        if hdr["e_machine"] != "EM_X86_64":
+            raise ExecFormatError(f"ELF for {hdr['e_machine']}: only x86-64 programs run here")
+        if hdr["e_type"] not in ("ET_EXEC", "ET_DYN"):
+            raise ExecFormatError(f"ELF type {hdr['e_type']} is not an executable")
+        if hdr["e_phentsize"] != 56 or not 0 < hdr["e_phnum"] <= 512:
+            raise ExecFormatError("bad program header table")
+        if hdr["e_phoff"] + hdr["e_phnum"] * 56 > len(data):
+            raise ExecFormatError("truncated ELF: program headers past end of file")
+        segs = []
+        interp = False
+        phdr_vaddr = None
+        for ph in elf.iter_segments():
+            t = ph["p_type"]
+            if t == "PT_INTERP":
+                interp = True
+            elif t == "PT_PHDR":
+                phdr_vaddr = ph["p_vaddr"]
+            elif t == "PT_LOAD":
+                s = Segment(ph["p_vaddr"], ph["p_offset"], ph["p_filesz"], ph["p_memsz"],
+                            ph["p_flags"])
+                if s.filesz > s.memsz:
+                    raise ExecFormatError("PT_LOAD with p_filesz > p_memsz")
+                if s.offset + s.filesz > len(data):
+                    raise ExecFormatError("truncated ELF: segment past end of file")
+                if (s.vaddr - s.offset) & 0xFFF:
+                    raise ExecFormatError("PT_LOAD not congruent with its file offset")
+                if s.vaddr + s.memsz > TASK_SIZE or s.vaddr + s.memsz < s.vaddr:
+                    raise ExecFormatError("PT_LOAD outside user space")
+                segs.append(s)
+        if interp:
+            raise NeedsInterpreter("dynamically linked program (PT_INTERP): not supported yet, "
+                                   "build it with -static")
+        if not segs:
+            raise ExecFormatError("no loadable segment")
+        segs.sort(key=lambda s: s.vaddr)
+        for a, b in zip(segs, segs[1:]):
+            if a.vaddr + a.memsz > b.vaddr:
+                raise ExecFormatError("overlapping PT_LOAD segments")
+        entry = hdr["e_entry"]
+        if not any(s.vaddr <= entry < s.vaddr + s.memsz and s.flags & PF_X for s in segs):
+            raise ExecFormatError("entry point outside any executable segment")
+        return ElfImage(entry, hdr["e_phoff"], hdr["e_phnum"], 56, segs,
+                        hdr["e_type"] == "ET_DYN", phdr_vaddr)
+    except ExecFormatError:
+        raise
+    except (ELFError, struct.error, ValueError, KeyError, IndexError, OverflowError) as e:
+        raise ExecFormatError(f"malformed ELF: {e}") from None
+
+
+def load_segments(mm: mm_struct, ino: Inode, img: ElfImage) -> int:
+    """Map each PT_LOAD; returns the load bias.  Writable segments map the
+    file privately (copy-on-write); the tail of the last file page and the
+    rest of .bss are zero."""
+    bias = ELF_ET_DYN_BASE - (img.segments[0].vaddr & ~0xFFF) if img.is_pie else 0
+    end_bss = 0
+    for s in img.segments:
+        vf = (VM_READ if s.flags & PF_R else 0) | (VM_WRITE if s.flags & PF_W else 0) | (
+            VM_EXEC if s.flags & PF_X else 0)
+        start = (s.vaddr + bias) & ~0xFFF
+        file_end = s.vaddr + bias + s.filesz
+        mem_end = s.vaddr + bias + s.memsz
+        map_end = page_align(file_end) if s.filesz else start
+        if map_end > start:
+            mm.do_mmap(start, map_end - start, vf, True, file=ino, pgoff=(s.offset >> 12))
+        if mem_end > map_end:
+            mm.do_mmap(map_end, page_align(mem_end) - map_end, vf, True)
+        if s.memsz > s.filesz and file_end & 0xFFF and s.filesz:
+            # padzero: the rest of the last file page belongs to .bss.
+            clear_user(file_end, min(page_align(file_end), mem_end) - file_end, mm)
+        if s.flags & PF_X and not mm.start_code:
+            mm.start_code, mm.end_code = s.vaddr + bias, file_end
+        end_bss = max(end_bss, mem_end)
+    mm.start_brk = mm.brk = page_align(end_bss)
+    return bias
+
+
+def create_elf_tables(mm: mm_struct, img: ElfImage, bias: int, argv: list[bytes],
+                      envp: list[bytes], execfn: bytes, random16: bytes,
+                      ids: tuple[int, int, int, int]) -> int:
+    """Build the initial stack; returns the initial rsp."""
+    mm.do_mmap(STACK_TOP - STACK_SIZE, STACK_SIZE, VM_READ | VM_WRITE | VM_GROWSDOWN, True,
+               name="[stack]")
+    mm.start_stack = STACK_TOP
+    sp = STACK_TOP - 8
+    blob = bytearray()
+
+    def push_str(s: bytes) -> int:
+        nonlocal sp
+        data = s + b"\0"
+        sp -= len(data)
+        copy_to_user(sp, data, mm)
+        return sp
+
+    execfn_p = push_str(execfn)
+    env_ps = [push_str(e) for e in reversed(envp)][::-1]
+    arg_ps = [push_str(a) for a in reversed(argv)][::-1]
+    mm.arg_start = arg_ps[0] if arg_ps else sp
+    mm.arg_end = (arg_ps[-1] + len(argv[-1]) + 1) if arg_ps else sp
+    mm.env_start = env_ps[0] if env_ps else mm.arg_end
+    mm.env_end = (env_ps[-1] + len(envp[-1]) + 1) if env_ps else mm.arg_end
+    platform_p = push_str(b"x86_64")
+    sp -= 16
+    sp &= ~15
+    random_p = sp
+    copy_to_user(random_p, random16, mm)
+    if img.phdr_vaddr is not None:
+        phdr = img.phdr_vaddr + bias
+    else:
+        first = img.segments[0]
+        phdr = first.vaddr - first.offset + img.phoff + bias
+    uid, euid, gid, egid = ids
+    auxv = [
+        (AT_HWCAP, 0x178BFBFF), (AT_PAGESZ, 4096), (AT_CLKTCK, 100), (AT_PHDR, phdr),
+        (AT_PHENT, 56), (AT_PHNUM, img.phnum), (AT_BASE, 0), (AT_FLAGS, 0),
+        (AT_ENTRY, img.entry + bias), (AT_UID, uid), (AT_EUID, euid), (AT_GID, gid),
+        (AT_EGID, egid), (AT_SECURE, 0), (AT_RANDOM, random_p), (AT_HWCAP2, 0),
+        (AT_EXECFN, execfn_p), (AT_PLATFORM, platform_p), (AT_MINSIGSTKSZ, 2048),
+        (AT_NULL, 0),
+    ]
+    words = [len(argv)] + arg_ps + [0] + env_ps + [0]
+    for k, v in auxv:
+        words += [k, v]
+    sp -= 8 * len(words)
+    sp &= ~15
+    blob += struct.pack(f"<{len(words)}Q", *words)
+    copy_to_user(sp, bytes(blob), mm)
+    return sp

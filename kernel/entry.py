@@ -1,0 +1,124 @@
+"""Syscall entry and exit: the function the C glue calls for every
+`syscall` instruction, and the return path of a syscall that slept.
+
+This is the one place an Errno becomes -errno in rax, the one place the
+tracer sees every syscall, and nothing raised here escapes into Unicorn
+except a kernel bug, which the glue records and re-raises after the
+engine stops.
+"""
+from __future__ import annotations
+
+import struct
+from typing import Callable, Optional
+
+from unicorn import x86_const as X
+
+from . import state
+from .mm.memory import Segv
+from .panic import Errno, OutOfMemory
+from .percpu import cpu_struct
+from .sched.core import sleep_on
+from .sched.wait import BlockOn
+from .syscall_table import NR_syscalls
+from .syscalls import SYSCALL_TABLE, decode_args, syscall_name
+from .task import TASK_RUNNING, task_struct
+from .uapi import EFAULT, EINTR, ENOMEM, ENOSYS
+
+_REGS = struct.Struct("<9Q")
+_MASK = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def make_syscall_entry(cpu: cpu_struct) -> Callable[[], Optional[int]]:
+    """Build the per-CPU entry the glue calls with the registers in
+    cpu.hw.shared (rax rdi rsi rdx r10 r8 r9 next-rip rflags).  It returns
+    the value for rax, or None when rax must be left alone (the task
+    slept, exited or exec'd)."""
+    unpack = _REGS.unpack_from
+    table = SYSCALL_TABLE
+    K = state.K
+    counters = K.counters
+
+    def entry_SYSCALL_64() -> Optional[int]:
+        sh = cpu.hw.shared
+        nr, a0, a1, a2, a3, a4, a5, _rip, _fl = unpack(sh)
+        tsk = cpu.curr
+        tsk.nsyscalls += 1
+        counters["syscalls"] += 1
+        ent = table[nr] if nr < NR_syscalls else None
+        try:
+            if ent is None:
+                ret: Optional[int] = -ENOSYS
+            else:
+                ret = ent.call(a0, a1, a2, a3, a4, a5)
+        except Errno as e:
+            ret = -e.errno
+        except BlockOn as b:
+            sleep_on(tsk, b)
+            cpu.need_resched = True
+            ret = None
+        except OutOfMemory:
+            ret = -ENOMEM
+        except Segv:
+            ret = -EFAULT
+        if K.listeners:
+            K.emit("syscall", task=tsk, nr=nr, name=syscall_name(nr),
+                   args=(a0, a1, a2, a3, a4, a5), ent=ent, ret=ret)
+        if tsk.state != TASK_RUNNING or tsk.exit_state or tsk.entry is not None:
+            cpu.need_resched = True
+        elif tsk.pending or tsk.signal.shared_pending:
+            cpu.need_resched = True   # deliver it on the way back to user mode
+        if cpu.need_resched:
+            cpu.hw.glue.stop()
+        return ret if ret is None else ret & _MASK
+
+    return entry_SYSCALL_64
+
+
+def finish_syscall_after_sleep(tsk: task_struct) -> None:
+    """The task slept inside a syscall and now runs again with its context
+    loaded: finish the syscall through its continuation."""
+    from .signal import fatal_or_interrupting_signal
+    K = state.K
+    cpu = K.cpus[tsk.cpu]
+    cont = tsk.restart
+    tsk.restart = None
+    if fatal_or_interrupting_signal(tsk):
+        ret: Optional[int] = -EINTR
+    else:
+        try:
+            ret = cont()
+        except Errno as e:
+            ret = -e.errno
+        except BlockOn as b:
+            sleep_on(tsk, b)
+            return
+        except OutOfMemory:
+            ret = -ENOMEM
+    if K.listeners:
+        K.emit("syscall_resume", task=tsk, ret=ret)
+    if ret is not None and tsk.state == TASK_RUNNING and not tsk.exit_state and tsk.entry is None:
+        set_syscall_return(cpu, ret)
+
+
+def set_syscall_return(cpu: cpu_struct, ret: int) -> None:
+    """rax = ret for a task whose context is loaded and stands just after
+    its syscall instruction (rcx/r11 as the instruction leaves them)."""
+    uc = cpu.hw.uc
+    uc.reg_write(X.UC_X86_REG_RAX, ret & _MASK)
+    uc.reg_write(X.UC_X86_REG_RCX, uc.reg_read(X.UC_X86_REG_RIP))
+    uc.reg_write(X.UC_X86_REG_R11, uc.reg_read(X.UC_X86_REG_RFLAGS))
+
+
+def trace_line(tsk: task_struct, nr: int, args: tuple, ent, ret: Optional[int]) -> str:
+    if ent is None:
+        return f"[{tsk.pid}] {syscall_name(nr)}(...) = -ENOSYS (not implemented)"
+    vals = decode_args(ent, args)
+    shown = ", ".join(hex(v) if h == "UPtr" else str(v) for v, h in zip(vals, ent.hints))
+    if ret is None:
+        r = "?"
+    else:
+        sret = ret - (1 << 64) if ret >> 63 else ret
+        from .uapi import ERRNO_NAMES
+        r = f"-1 {ERRNO_NAMES.get(-sret, -sret)}" if -4096 < sret < 0 else (
+            hex(sret) if sret > 0xFFFF else str(sret))
+    return f"[{tsk.pid}] {ent.name}({shown}) = {r}"

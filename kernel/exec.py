@@ -1,0 +1,113 @@
+"""execve: replace the current task's program (fs/exec.c).  The new mm is
+built completely before the old one is dropped, so a failure leaves the
+caller running its old program with an errno."""
+from __future__ import annotations
+
+import os
+
+from . import state
+from .binfmt_elf import ExecFormatError, create_elf_tables, load_segments, parse_elf
+from .fs.hosterr import host_errno
+from .fs.inode import iget_host, keep_warm
+from .fs.namei import guest_abspath, host_path, overlay
+from .mm.mmap import new_mm
+from .mm.uaccess import get_user_ptr_array, strncpy_from_user
+from .panic import Errno, OutOfMemory
+from .percpu import current, this_cpu
+from .sched.wait import wake_up
+from .syscalls import syscall
+from .task import PF_FORKNOEXEC, task_struct
+from .types import UPtr, c_int
+from .uapi import E2BIG, EACCES, ENOEXEC, ENOMEM, SIG_DFL, SIG_IGN
+
+MAX_ARG_STRLEN = 32 * 4096
+MAX_ARG_TOTAL = 2 << 20
+
+
+def exec_binprm(tsk: task_struct, gpath: str, argv: list[bytes], envp: list[bytes]) -> None:
+    """Load the program at guest path `gpath` into a fresh mm and make it
+    tsk's.  On return tsk.entry holds (rip, rsp) for the new program.
+    Raises Errno (ENOENT, EACCES, ENOEXEC, ENOMEM, E2BIG) or ExecFormatError."""
+    K = state.K
+    if sum(len(a) + 1 for a in argv) + sum(len(e) + 1 for e in envp) > MAX_ARG_TOTAL:
+        raise Errno(E2BIG)
+    if gpath in overlay().files:
+        raise Errno(EACCES)   # overlay files are never executable
+    hp = host_path(gpath)
+    try:
+        st = os.stat(hp)
+        if not os.path.isfile(hp):
+            raise Errno(EACCES)
+        if not st.st_mode & 0o111:
+            raise Errno(EACCES)
+        ino = iget_host(hp)
+    except OSError as e:
+        raise host_errno(e) from None
+    img = parse_elf(ino.data)
+    mm = new_mm(K.alloc, K.machine.kernel_pml4e, K.tlb_flush_mm)
+    try:
+        bias = load_segments(mm, ino, img)
+        rnd = bytes(K.rng.getrandbits(8) for _ in range(16))
+        ids = (os.getuid(), os.geteuid(), os.getgid(), os.getegid())
+        sp = create_elf_tables(mm, img, bias, argv, envp, gpath.encode(), rnd, ids)
+    except OutOfMemory:
+        mm.exit_mmap()
+        raise Errno(ENOMEM) from None
+    except BaseException:
+        mm.exit_mmap()
+        raise
+    mm.exe_file = ino.get()
+    mm.exe_path = gpath
+    keep_warm(ino)
+    # Point of no return: drop the old program.
+    old = tsk.mm
+    cpu = this_cpu()
+    if old is not None:
+        if cpu.loaded is tsk:
+            cpu.hw.set_cr3(K.swapper_cr3)
+            cpu.loaded = None
+        old.cpus.discard(cpu.index)
+        old.mmput()
+    if tsk.vfork_done is not None:
+        wake_up(tsk.vfork_done)      # the vfork parent may run again
+        tsk.vfork_done = None
+    tsk.mm = tsk.active_mm = mm
+    tsk.entry = (img.entry + bias, sp)
+    tsk.comm = os.path.basename(gpath)[:15]
+    tsk.flags &= ~PF_FORKNOEXEC
+    tsk.clear_child_tid = 0
+    tsk.robust_list = 0
+    if tsk.files is not None:
+        tsk.files.close_on_exec()
+    # Caught signals are reset to the default; ignored ones stay ignored.
+    for ka in tsk.sighand.action:
+        if ka.handler not in (SIG_DFL, SIG_IGN):
+            ka.handler, ka.flags, ka.mask, ka.restorer = SIG_DFL, 0, 0, 0
+    K.counters["execs"] += 1
+    if K.listeners:
+        K.emit("exec", task=tsk, path=gpath)
+
+
+def do_execveat(fd: int, filename: int, argv_p: int, envp_p: int, flags: int) -> None:
+    tsk = current()
+    path = strncpy_from_user(filename).decode("utf-8", "surrogateescape")
+    argv = [strncpy_from_user(p, MAX_ARG_STRLEN) for p in get_user_ptr_array(argv_p)] if argv_p else []
+    envp = [strncpy_from_user(p, MAX_ARG_STRLEN) for p in get_user_ptr_array(envp_p)] if envp_p else []
+    if tsk.signal.nr_threads > 1:
+        from .exit import de_thread
+        de_thread(tsk)
+    try:
+        exec_binprm(tsk, guest_abspath(fd, path), argv, envp)
+    except ExecFormatError:
+        raise Errno(ENOEXEC) from None
+    return None
+
+
+@syscall("execve")
+def sys_execve(filename: UPtr, argv: UPtr, envp: UPtr) -> None:
+    return do_execveat(-100, filename, argv, envp, 0)
+
+
+@syscall("execveat")
+def sys_execveat(fd: c_int, filename: UPtr, argv: UPtr, envp: UPtr, flags: c_int) -> None:
+    return do_execveat(fd, filename, argv, envp, flags)

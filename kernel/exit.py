@@ -1,0 +1,322 @@
+"""Process and thread exit: do_exit, exit_notify (reparenting, SIGCHLD,
+zombie or dead), release_task, and the wait family (do_wait).
+
+Only exit_notify decides between EXIT_ZOMBIE and EXIT_DEAD; only the wait
+path (or an autoreap decided in exit_notify) calls release_task.
+"""
+from __future__ import annotations
+
+import struct
+
+from . import state
+from .mm.uaccess import copy_to_user, put_user_s32, put_user_u32
+from .panic import BUG, Errno
+from .percpu import current, this_cpu
+from .sched.wait import BlockOn, wake_up
+from .signal import send_signal, sig_handler
+from .syscalls import syscall
+from .task import (
+    EXIT_DEAD, EXIT_ZOMBIE, PF_EXITING, SIGNAL_GROUP_EXIT, TASK_DEAD, task_struct,
+)
+from .types import UPtr, c_int, pid_t
+from .uapi import (
+    CLD_DUMPED, CLD_EXITED, CLD_KILLED, ECHILD, EINVAL, P_ALL, P_PGID, P_PID, SA_NOCLDWAIT,
+    SIG_IGN, SIGCHLD, SIGKILL, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED,
+    __WALL, __WCLONE, __WNOTHREAD,
+)
+
+
+# --- exit -------------------------------------------------------------------
+
+def do_exit(code: int) -> None:
+    """End the current task with wait status `code`.  Does not return to
+    the guest: the task is dead when the run loop looks at it next."""
+    from .fork import exit_fs, exit_sighand
+    from .fs.file import exit_files
+    from .futex import exit_robust_list, futex_wake_addr
+    tsk = current()
+    K = state.K
+    if tsk.flags & PF_EXITING:
+        raise BUG(f"do_exit: task {tsk.pid} exits twice")
+    tsk.flags |= PF_EXITING
+    tsk.exit_code = code
+    sig = tsk.signal
+    sig.live -= 1
+    group_dead = sig.live == 0
+    if group_dead and not sig.flags & SIGNAL_GROUP_EXIT:
+        sig.group_exit_code = code
+    # exit_mm: the robust list and clear_child_tid live in user memory.
+    exit_robust_list(tsk)
+    if tsk.clear_child_tid:
+        ctid = tsk.clear_child_tid
+        tsk.clear_child_tid = 0
+        if tsk.mm is not None and tsk.mm.mm_users > 1:
+            try:
+                put_user_u32(ctid, 0)
+                futex_wake_addr(ctid, 1)
+            except Errno:
+                pass
+    if tsk.vfork_done is not None:
+        wake_up(tsk.vfork_done)
+        tsk.vfork_done = None
+    mm = tsk.mm
+    if mm is not None:
+        cpu = this_cpu()
+        # Leave the address space before it is torn down (lazy TLB: the
+        # CPU switches to the kernel-only tables).
+        if cpu.loaded is tsk:
+            cpu.hw.set_cr3(K.swapper_cr3)
+            cpu.loaded = None
+        mm.cpus.discard(cpu.index)
+        tsk.mm = None
+        mm.mmput()
+    exit_files(tsk)
+    exit_fs(tsk)
+    exit_notify(tsk, group_dead)
+    exit_sighand(tsk)
+    tsk.state = TASK_DEAD
+    K.nr_user_tasks -= 1
+    if K.listeners:
+        K.emit("exit", task=tsk, code=code)
+    this_cpu().need_resched = True
+    this_cpu().hw.glue.stop()
+
+
+def do_group_exit(code: int) -> None:
+    """Kill every thread of the current group, then exit with `code`
+    (or the code the group exit already started with)."""
+    tsk = current()
+    sig = tsk.signal
+    if sig.flags & SIGNAL_GROUP_EXIT:
+        code = sig.group_exit_code
+    elif sig.nr_threads > 1:
+        sig.flags |= SIGNAL_GROUP_EXIT
+        sig.group_exit_code = code
+        from .signal import signal_wake_up, sigmask
+        for t in sig.threads:
+            if t is not tsk:
+                t.pending |= sigmask(SIGKILL)
+                signal_wake_up(t)
+    do_exit(code)
+
+
+def find_new_reaper(father: task_struct) -> task_struct:
+    """A live thread of the same group, else the nearest subreaper
+    ancestor, else init (find_child_reaper / find_new_reaper)."""
+    for t in father.signal.threads:
+        if t is not father and not t.flags & PF_EXITING:
+            return t
+    K = state.K
+    if father.signal.has_child_subreaper:
+        p = father.real_parent
+        while p is not None and p is not K.init_task:
+            if p.signal.is_child_subreaper and not p.signal.flags & SIGNAL_GROUP_EXIT:
+                for t in p.signal.threads:
+                    if not t.flags & PF_EXITING:
+                        return t
+            p = p.real_parent
+    return K.init_task
+
+
+def forget_original_parent(father: task_struct) -> list[task_struct]:
+    """Reparent father's children; returns those that may be reaped now."""
+    if not father.children:
+        return []
+    reaper = find_new_reaper(father)
+    dead = []
+    for p in list(father.children):
+        father.children.remove(p)
+        p.real_parent = reaper
+        p.parent = reaper
+        reaper.children.append(p)
+        if p.exit_state == EXIT_ZOMBIE and p.thread_group_leader and not p.signal.threads[1:]:
+            # A zombie that now belongs to someone else: tell them.
+            if do_notify_parent(p, p.exit_signal):
+                p.exit_state = EXIT_DEAD
+                dead.append(p)
+    return dead
+
+
+def wait_status_to_cld(status: int) -> tuple[int, int]:
+    if status & 0x7F:
+        return (CLD_DUMPED if status & 0x80 else CLD_KILLED), status & 0x7F
+    return CLD_EXITED, (status >> 8) & 0xFF
+
+
+def do_notify_parent(tsk: task_struct, sig: int) -> bool:
+    """Tell tsk's parent it died.  Returns True if the parent does not
+    want it (SIGCHLD ignored / SA_NOCLDWAIT, or init): autoreap."""
+    K = state.K
+    parent = tsk.parent
+    code, status = wait_status_to_cld(tsk.exit_code)
+    autoreap = False
+    if parent is K.init_task:
+        # init reaps every child it gets; it keeps the main guest's status.
+        if tsk is K.main_task:
+            K.main_status = tsk.exit_code
+        return True
+    psig = parent.sighand.action[SIGCHLD]
+    if sig == SIGCHLD and (psig.handler == SIG_IGN or psig.flags & SA_NOCLDWAIT):
+        autoreap = True
+        if psig.handler == SIG_IGN:
+            sig = 0
+    if sig:
+        send_signal(sig, parent, {"signo": sig, "code": code, "pid": tsk.pid, "status": status},
+                    True)
+    wake_up(parent.signal.wait_chldexit)
+    return autoreap
+
+
+def exit_notify(tsk: task_struct, group_dead: bool) -> None:
+    dead = forget_original_parent(tsk)
+    if tsk.thread_group_leader:
+        if group_dead:
+            autoreap = do_notify_parent(tsk, tsk.exit_signal)
+        else:
+            autoreap = False  # delay_group_leader: zombie until the group is empty
+    else:
+        autoreap = True
+    tsk.exit_state = EXIT_DEAD if autoreap else EXIT_ZOMBIE
+    if autoreap:
+        dead.append(tsk)
+    for p in dead:
+        release_task(p)
+
+
+def release_task(p: task_struct) -> None:
+    """Unlink a dead task and free its pid.  If it was the last thread of
+    a group whose leader is a zombie, the leader's parent is told now."""
+    K = state.K
+    if p.parent is not None and p in p.parent.children:
+        p.parent.children.remove(p)
+    sig = p.signal
+    leader = p.group_leader
+    if p in sig.threads:
+        sig.threads.remove(p)
+        sig.nr_threads -= 1
+    K.tasks.pop(p.pid, None)
+    K.pids.free_pid(p.pid)
+    p.exit_state = EXIT_DEAD
+    if K.listeners:
+        K.emit("release", task=p)
+    if leader is not p and leader.exit_state == EXIT_ZOMBIE and sig.nr_threads == 1:
+        if do_notify_parent(leader, leader.exit_signal):
+            release_task(leader)
+
+
+# --- wait --------------------------------------------------------------------
+
+def eligible_child(p: task_struct, which: int, upid: int, options: int, caller: task_struct) -> bool:
+    if which == P_PID and p.pid != upid:
+        return False
+    if which == P_PGID and p.signal.pgrp != upid:
+        return False
+    if options & __WALL:
+        return True
+    # __WCLONE selects children whose exit signal is not SIGCHLD.
+    return bool(options & __WCLONE) == (p.exit_signal != SIGCHLD)
+
+
+def do_wait(which: int, upid: int, options: int, report, finish=lambda r: r) -> int:
+    """Wait for a child as wait4/waitid select it; `report(p, status)`
+    stores the result in user memory.  Returns finish(pid of the child),
+    finish(0) for WNOHANG with nothing to report.  May sleep: the same
+    steps then run again when a child changes state."""
+    tsk = current()
+
+    def attempt() -> int:
+        found = False
+        groups = [tsk] if options & __WNOTHREAD else list(tsk.signal.threads)
+        for t in groups:
+            for p in list(t.children):
+                if not p.thread_group_leader or not eligible_child(p, which, upid, options, tsk):
+                    continue
+                found = True
+                if p.exit_state == EXIT_ZOMBIE and options & WEXITED:
+                    if len(p.signal.threads) > 1:
+                        continue  # leader with live threads: not yet
+                    status = p.exit_code
+                    pid = p.pid
+                    report(p, status)
+                    if not options & WNOWAIT:
+                        release_task(p)
+                    return finish(pid)
+        if not found:
+            raise Errno(ECHILD)
+        if options & WNOHANG:
+            return finish(0)
+        raise BlockOn([tsk.signal.wait_chldexit], attempt)
+
+    return attempt()
+
+
+_RUSAGE_SIZE = 144
+
+
+@syscall("wait4")
+def sys_wait4(upid: pid_t, stat_addr: UPtr, options: c_int, ru: UPtr) -> int:
+    if options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL):
+        raise Errno(EINVAL)
+    if upid == -(1 << 31):
+        raise Errno(3)  # ESRCH: INT_MIN has no process group
+    if upid == -1:
+        which, pid = P_ALL, 0
+    elif upid < 0:
+        which, pid = P_PGID, -upid
+    elif upid == 0:
+        which, pid = P_PGID, current().signal.pgrp
+    else:
+        which, pid = P_PID, upid
+
+    def report(p: task_struct, status: int) -> None:
+        if stat_addr:
+            put_user_s32(stat_addr, status)
+        if ru:
+            copy_to_user(ru, bytes(_RUSAGE_SIZE))
+
+    return do_wait(which, pid, options | WEXITED, report)
+
+
+@syscall("waitid")
+def sys_waitid(which: c_int, upid: pid_t, infop: UPtr, options: c_int, ru: UPtr) -> int:
+    if options & ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL):
+        raise Errno(EINVAL)
+    if not options & (WEXITED | WSTOPPED | WCONTINUED):
+        raise Errno(EINVAL)
+    if which == P_ALL:
+        pid = 0
+    elif which == P_PID:
+        if upid <= 0:
+            raise Errno(EINVAL)
+        pid = upid
+    elif which == P_PGID:
+        if upid < 0:
+            raise Errno(EINVAL)
+        pid = upid or current().signal.pgrp
+    else:
+        raise Errno(EINVAL)
+
+    def report(p: task_struct, status: int) -> None:
+        code, st = wait_status_to_cld(status)
+        if infop:
+            info = struct.pack("<iiii iIi", SIGCHLD, 0, code, 0, p.pid, 0, st)
+            copy_to_user(infop, info + bytes(128 - len(info)))
+        if ru:
+            copy_to_user(ru, bytes(_RUSAGE_SIZE))
+
+    def finish(pid: int) -> int:
+        if pid == 0 and infop:
+            copy_to_user(infop, bytes(128))   # WNOHANG, nothing: si_pid = 0
+        return 0
+
+    return do_wait(which, pid, options, report, finish)
+
+
+@syscall("exit")
+def sys_exit(error_code: c_int) -> None:
+    do_exit((error_code & 0xFF) << 8)
+
+
+@syscall("exit_group")
+def sys_exit_group(error_code: c_int) -> None:
+    do_group_exit((error_code & 0xFF) << 8)

@@ -1,0 +1,121 @@
+"""start_kernel: build the machine, the frame allocator, init (pid 1) and
+kthreadd (pid 2), then exec the first guest as init's child and run."""
+from __future__ import annotations
+
+import os
+import random
+from typing import Optional
+
+from emu.machine import Machine
+
+from . import state
+from .entry import make_syscall_entry
+from .fs.console import console_file
+from .fs.file import files_struct
+from .fs.inode import drop_caches
+from .mm.page_alloc import FrameAllocator
+from .mm.pgtable import PageTables
+from .percpu import cpu_struct, set_running_cpu
+from .pid import PidAllocator
+from .sched.core import run
+from .sched.wait import wait_queue_head
+from .state import KernelState, Options
+from .task import PF_KTHREAD, TASK_INTERRUPTIBLE, fs_struct, sighand_struct, signal_struct, task_struct
+from .traps import make_trap_entry
+from .uapi import O_RDONLY, O_RDWR, O_WRONLY, SIGCHLD
+
+# Register every syscall by importing the modules that define them.
+from . import exec as _exec, exit as _exit, fork as _fork, futex as _futex, signal as _signal  # noqa: F401,E402
+from . import sys as _sys, time as _time  # noqa: F401,E402
+from .fs import file as _file, open as _open, pipe as _pipe, read_write as _rw, stat as _stat  # noqa: F401,E402
+
+
+def _kernel_task(pid: int, comm: str) -> task_struct:
+    t = task_struct(pid=pid, tgid=pid, comm=comm, state=TASK_INTERRUPTIBLE)
+    t.flags = PF_KTHREAD
+    t.group_leader = t
+    t.real_parent = t.parent = t
+    t.signal = signal_struct(threads=[t], pgrp=pid, session=pid, wait_chldexit=wait_queue_head())
+    t.sighand = sighand_struct()
+    t.fs = fs_struct()
+    return t
+
+
+def boot(opts: Options) -> KernelState:
+    machine = Machine(opts.memory)
+    alloc = FrameAllocator(machine, opts.fail_alloc)
+    K = KernelState(opts=opts, machine=machine, alloc=alloc, pids=PidAllocator(opts.pid_max))
+    K.rng = random.Random(opts.seed)
+    state.set_state(K)
+    # The kernel-only address space CPUs use between tasks (swapper_pg_dir).
+    K.swapper_pt = PageTables(alloc, machine.kernel_pml4e)  # type: ignore[attr-defined]
+    K.swapper_cr3 = K.swapper_pt.cr3                        # type: ignore[attr-defined]
+
+    def tlb_flush_mm(mm) -> None:
+        for idx in mm.cpus:
+            K.cpus[idx].hw.glue.flush_tlb()
+    K.tlb_flush_mm = tlb_flush_mm                           # type: ignore[attr-defined]
+
+    cpu = cpu_struct(0)
+    K.cpus.append(cpu)
+    cpu.hw = machine.add_cpu(make_syscall_entry(cpu), make_trap_entry(cpu), lambda: None)
+    cpu.hw.start_paging(K.swapper_cr3)
+    set_running_cpu(cpu)
+    init = _kernel_task(K.pids.alloc_pid(), "init")
+    K.init_task = init
+    K.tasks[init.pid] = init
+    kthreadd = _kernel_task(K.pids.alloc_pid(), "kthreadd")
+    kthreadd.real_parent = kthreadd.parent = init
+    K.tasks[kthreadd.pid] = kthreadd
+    return K
+
+
+def start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes],
+                cwd: str) -> task_struct:
+    """Create init's child that runs `gpath` (raises on exec failure)."""
+    from .exec import exec_binprm
+    init = K.init_task
+    pid = K.pids.alloc_pid()
+    t = task_struct(pid=pid, tgid=pid, comm=os.path.basename(gpath)[:15])
+    t.group_leader = t
+    t.real_parent = t.parent = init
+    t.exit_signal = SIGCHLD
+    t.signal = signal_struct(threads=[t], pgrp=pid, session=pid, wait_chldexit=wait_queue_head())
+    t.sighand = sighand_struct()
+    t.fs = fs_struct(cwd=cwd)
+    files = files_struct()
+    for fd, fl in ((0, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)):
+        try:
+            os.fstat(fd)
+        except OSError:
+            files.fd.append(None)
+            continue
+        files.fd.append(console_file(fd, fl if fd else O_RDONLY))
+    t.files = files
+    cpu = K.cpus[0]
+    cpu.curr = t
+    try:
+        exec_binprm(t, gpath, argv, envp)
+    finally:
+        cpu.curr = None
+    init.children.append(t)
+    K.tasks[pid] = t
+    K.nr_user_tasks += 1
+    K.main_task = t
+    from .sched.core import wake_up_new_task
+    wake_up_new_task(t)
+    return t
+
+
+def run_kernel(K: KernelState) -> None:
+    run(K.cpus[0])
+
+
+def shutdown(K: KernelState) -> None:
+    """After the last task: drop caches so every frame is free again."""
+    drop_caches()
+    K.swapper_pt.free_tables()   # type: ignore[attr-defined]
+
+
+__all__ = ["boot", "start_guest", "run_kernel", "shutdown", "Options", "O_RDWR",
+           "Optional"]

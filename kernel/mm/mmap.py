@@ -1,0 +1,353 @@
+"""mm_struct and its VMAs: find_vma, get_unmapped_area, do_mmap, do_munmap,
+brk, mprotect, madvise, dup_mmap (fork) and mmput (exit).
+
+VMAs are kept sorted by vm_start, never overlapping, in mm.vmas with a
+parallel list of starts for bisection.  Callers that change PTEs of a live
+mm flush its TLB with mm.flush_tlb().
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Optional
+
+from emu.paging import PAGE_SIZE, USER_TOP
+
+from ..panic import BUG, Errno
+from ..uapi import EINVAL, ENOMEM
+from .memory import (
+    VM_EXEC, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SHARED,
+    VM_WRITE, change_protection, copy_page_range, zap_page_range,
+)
+from .pgtable import PageTables
+
+if TYPE_CHECKING:
+    from ..fs.inode import Inode
+    from .page_alloc import FrameAllocator
+
+TASK_SIZE = USER_TOP - PAGE_SIZE       # 0x7ffffffff000, as on Linux
+STACK_TOP = TASK_SIZE
+STACK_SIZE = 8 << 20                   # RLIMIT_STACK default
+MMAP_BASE = TASK_SIZE - (128 << 20) - (1 << 20)  # mmap_base() without randomisation
+MMAP_MIN_ADDR = 0x10000
+
+
+def page_align(x: int) -> int:
+    return (x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+
+
+class ShmemObject:
+    """Frames of a MAP_SHARED anonymous mapping, shared by every VMA that
+    maps it (across fork).  Holds one reference on each frame; `users`
+    counts the VMAs."""
+
+    def __init__(self, alloc: "FrameAllocator") -> None:
+        self.alloc = alloc
+        self.pages: dict[int, int] = {}
+        self.users = 0
+
+    def find_or_create(self, pgoff: int) -> int:
+        pfn = self.pages.get(pgoff)
+        if pfn is None:
+            pfn = self.alloc.alloc_zeroed()
+            self.pages[pgoff] = pfn
+        return pfn
+
+    def get(self) -> "ShmemObject":
+        self.users += 1
+        return self
+
+    def put(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            for pfn in self.pages.values():
+                self.alloc.put_page(pfn)
+            self.pages.clear()
+
+
+@dataclass(eq=False, slots=True)
+class vm_area_struct:
+    vm_start: int
+    vm_end: int
+    vm_flags: int
+    vm_pgoff: int = 0
+    vm_file: Optional["Inode"] = None
+    shm: Optional[ShmemObject] = None
+    name: str = ""
+
+    def get_refs(self) -> None:
+        """Take the references this VMA holds (dropped by put_refs)."""
+        if self.vm_file is not None:
+            self.vm_file.get()
+        if self.shm is not None:
+            self.shm.get()
+
+    def put_refs(self) -> None:
+        if self.vm_file is not None:
+            self.vm_file.put()
+        if self.shm is not None:
+            self.shm.put()
+
+
+def prot_to_vm_flags(prot: int) -> int:
+    f = 0
+    if prot & 1:
+        f |= VM_READ
+    if prot & 2:
+        f |= VM_WRITE
+    if prot & 4:
+        f |= VM_EXEC
+    return f
+
+
+@dataclass(eq=False, slots=True)
+class mm_struct:
+    alloc: "FrameAllocator"
+    pt: PageTables
+    vmas: list = field(default_factory=list)
+    starts: list = field(default_factory=list)
+    mm_users: int = 1
+    start_code: int = 0
+    end_code: int = 0
+    start_data: int = 0
+    end_data: int = 0
+    start_brk: int = 0
+    brk: int = 0
+    start_stack: int = 0
+    arg_start: int = 0
+    arg_end: int = 0
+    env_start: int = 0
+    env_end: int = 0
+    mmap_base: int = MMAP_BASE
+    exe_file: Optional["Inode"] = None
+    exe_path: str = ""
+    # CPUs on which this address space is loaded (their TLBs cache it).
+    cpus: set = field(default_factory=set)
+    on_tlb_flush: Optional[Callable[["mm_struct"], None]] = None
+
+    # --- VMA list -------------------------------------------------------
+    def find_vma(self, va: int) -> Optional[vm_area_struct]:
+        """The VMA containing va, or None."""
+        i = bisect.bisect_right(self.starts, va) - 1
+        if i >= 0:
+            vma = self.vmas[i]
+            if va < vma.vm_end:
+                return vma
+        return None
+
+    def insert_vma(self, vma: vm_area_struct) -> None:
+        i = bisect.bisect_left(self.starts, vma.vm_start)
+        if (i > 0 and self.vmas[i - 1].vm_end > vma.vm_start) or (
+                i < len(self.vmas) and self.vmas[i].vm_start < vma.vm_end):
+            raise BUG(f"insert_vma: {vma.vm_start:#x}-{vma.vm_end:#x} overlaps")
+        self.vmas.insert(i, vma)
+        self.starts.insert(i, vma.vm_start)
+
+    def overlapping(self, start: int, end: int) -> list[vm_area_struct]:
+        i = max(bisect.bisect_right(self.starts, start) - 1, 0)
+        out = []
+        for vma in self.vmas[i:]:
+            if vma.vm_start >= end:
+                break
+            if vma.vm_end > start:
+                out.append(vma)
+        return out
+
+    def split_vma(self, vma: vm_area_struct, addr: int) -> vm_area_struct:
+        """Split at addr; returns the new upper part (already inserted)."""
+        if not vma.vm_start < addr < vma.vm_end:
+            raise BUG("split_vma: address outside the vma")
+        upper = vm_area_struct(addr, vma.vm_end, vma.vm_flags,
+                               vma.vm_pgoff + ((addr - vma.vm_start) >> 12),
+                               vma.vm_file, vma.shm, vma.name)
+        upper.get_refs()
+        vma.vm_end = addr
+        self.insert_vma(upper)
+        return upper
+
+    def flush_tlb(self) -> None:
+        if self.cpus and self.on_tlb_flush is not None:
+            self.on_tlb_flush(self)
+
+    # --- address-space operations ---------------------------------------
+    def get_unmapped_area(self, length: int) -> int:
+        """Top-down search below mmap_base, as arch_get_unmapped_area_topdown."""
+        hi = self.mmap_base
+        for vma in reversed(self.vmas):
+            if vma.vm_start >= hi:
+                continue
+            if vma.vm_end <= hi - length:
+                return hi - length
+            hi = vma.vm_start
+        if hi - length >= MMAP_MIN_ADDR:
+            return hi - length
+        raise Errno(ENOMEM)
+
+    def do_munmap(self, start: int, length: int) -> None:
+        end = start + length
+        for vma in self.overlapping(start, end):
+            if vma.vm_start < start:
+                vma = self.split_vma(vma, start)
+            if vma.vm_end > end:
+                self.split_vma(vma, end)
+            zap_page_range(self, vma.vm_start, vma.vm_end)
+            i = self.vmas.index(vma)
+            del self.vmas[i]
+            del self.starts[i]
+            vma.put_refs()
+        self.flush_tlb()
+
+    def do_mmap(self, addr: int, length: int, vm_flags: int, fixed: bool,
+                file: Optional["Inode"] = None, pgoff: int = 0,
+                shm: Optional[ShmemObject] = None, name: str = "") -> int:
+        """Map [addr, addr+length) (length page-aligned, non-zero).  With
+        `fixed`, whatever was there is unmapped first.  Takes a reference
+        on file and shm for the new VMA.  Returns the address."""
+        if fixed:
+            if addr + length > TASK_SIZE or addr < 0:
+                raise Errno(ENOMEM)
+            self.do_munmap(addr, length)
+        else:
+            if addr and addr >= MMAP_MIN_ADDR and addr + length <= TASK_SIZE \
+                    and not self.overlapping(addr, addr + length):
+                pass  # the hint is free: take it
+            else:
+                addr = self.get_unmapped_area(length)
+        vm_flags |= VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
+        vma = vm_area_struct(addr, addr + length, vm_flags, pgoff, file, shm, name)
+        vma.get_refs()
+        self.insert_vma(vma)
+        return addr
+
+    def mprotect(self, start: int, end: int, vm_flags: int) -> None:
+        # The whole range must be mapped, without holes (else ENOMEM).
+        cur = start
+        for vma in self.overlapping(start, end):
+            if vma.vm_start > cur:
+                raise Errno(ENOMEM)
+            cur = vma.vm_end
+        if cur < end:
+            raise Errno(ENOMEM)
+        for vma in self.overlapping(start, end):
+            if vma.vm_start < start:
+                vma = self.split_vma(vma, start)
+            if vma.vm_end > end:
+                self.split_vma(vma, end)
+            keep = vma.vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)
+            vma.vm_flags = keep | vm_flags
+            change_protection(self, vma.vm_start, vma.vm_end, vma.vm_flags)
+        self.merge_adjacent()
+        self.flush_tlb()
+
+    def merge_adjacent(self) -> None:
+        """Join neighbouring anonymous private VMAs with equal flags (as
+        vma_merge does), so mprotect back and forth leaves one VMA."""
+        i = 0
+        while i + 1 < len(self.vmas):
+            a, b = self.vmas[i], self.vmas[i + 1]
+            if (a.vm_end == b.vm_start and a.vm_flags == b.vm_flags and a.vm_file is None
+                    and b.vm_file is None and a.shm is None and b.shm is None
+                    and a.name == b.name):
+                a.vm_end = b.vm_end
+                del self.vmas[i + 1]
+                del self.starts[i + 1]
+            else:
+                i += 1
+
+    def do_brk(self, brk: int) -> int:
+        """sys_brk: move the break; on failure the old break is returned."""
+        if brk < self.start_brk:
+            return self.brk
+        newbrk, oldbrk = page_align(brk), page_align(self.brk)
+        if newbrk == oldbrk:
+            self.brk = brk
+            return brk
+        if brk <= self.brk:
+            self.do_munmap(newbrk, oldbrk - newbrk)
+            self.brk = brk
+            return brk
+        if newbrk > TASK_SIZE or self.overlapping(oldbrk, newbrk + PAGE_SIZE):
+            return self.brk
+        heap = self.find_vma(oldbrk - 1) if oldbrk > self.start_brk else None
+        if heap is not None and heap.name == "[heap]" and heap.vm_end == oldbrk:
+            heap.vm_end = newbrk
+        else:
+            self.do_mmap(oldbrk, newbrk - oldbrk, VM_READ | VM_WRITE, True, name="[heap]")
+        self.brk = brk
+        return brk
+
+    def madvise_dontneed(self, start: int, end: int) -> None:
+        cur = start
+        holes = False
+        for vma in self.overlapping(start, end):
+            holes |= vma.vm_start > cur
+            zap_page_range(self, max(start, vma.vm_start), min(end, vma.vm_end))
+            cur = vma.vm_end
+        self.flush_tlb()
+        if holes or cur < end:
+            raise Errno(ENOMEM)
+
+    # --- whole-mm life cycle --------------------------------------------
+    def dup_mmap(self, kernel_pml4e: int) -> "mm_struct":
+        """fork: a new mm sharing every page copy-on-write.  On failure
+        (OutOfMemory) nothing of the new mm is left allocated."""
+        new = mm_struct(self.alloc, PageTables(self.alloc, kernel_pml4e))
+        for name in ("start_code", "end_code", "start_data", "end_data", "start_brk", "brk",
+                     "start_stack", "arg_start", "arg_end", "env_start", "env_end",
+                     "mmap_base", "exe_path"):
+            setattr(new, name, getattr(self, name))
+        new.on_tlb_flush = self.on_tlb_flush
+        new.exe_file = self.exe_file.get() if self.exe_file is not None else None
+        try:
+            for vma in self.vmas:
+                copy = vm_area_struct(vma.vm_start, vma.vm_end, vma.vm_flags, vma.vm_pgoff,
+                                      vma.vm_file, vma.shm, vma.name)
+                copy.get_refs()
+                new.vmas.append(copy)
+                new.starts.append(copy.vm_start)
+                copy_page_range(new, self, vma)
+        except BaseException:
+            new.exit_mmap()
+            raise
+        self.flush_tlb()  # the parent's writable pages just became read-only
+        return new
+
+    def exit_mmap(self) -> None:
+        """Tear down every mapping and the page tables; frames go back."""
+        for vma in self.vmas:
+            zap_page_range(self, vma.vm_start, vma.vm_end)
+            vma.put_refs()
+        self.vmas.clear()
+        self.starts.clear()
+        self.pt.free_tables()
+        if self.exe_file is not None:
+            self.exe_file.put()
+            self.exe_file = None
+
+    def mmget(self) -> "mm_struct":
+        self.mm_users += 1
+        return self
+
+    def mmput(self) -> None:
+        """Drop a user; the last one tears the address space down."""
+        self.mm_users -= 1
+        if self.mm_users == 0:
+            self.exit_mmap()
+
+
+def new_mm(alloc: "FrameAllocator", kernel_pml4e: int,
+           on_tlb_flush: Optional[Callable[[mm_struct], None]]) -> mm_struct:
+    mm = mm_struct(alloc, PageTables(alloc, kernel_pml4e))
+    mm.on_tlb_flush = on_tlb_flush
+    return mm
+
+
+def check_range(addr: int, length: int) -> tuple[int, int]:
+    """Validate a user range for munmap/mprotect/madvise: page-aligned
+    start, non-zero length that stays in user space."""
+    if addr & (PAGE_SIZE - 1):
+        raise Errno(EINVAL)
+    length = page_align(length)
+    if addr + length > TASK_SIZE or addr + length < addr:
+        raise Errno(EINVAL)
+    return addr, addr + length

@@ -1,0 +1,22 @@
+"""Event counters for --stats (Linux's vm_event_item, kernel-wide)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(eq=False, slots=True)
+class VmStat:
+    pgfault_zero: int = 0      # read of untouched anonymous memory: zero page mapped
+    pgfault_anon: int = 0      # first write: a fresh zeroed frame
+    pgfault_file: int = 0      # file page mapped from the page cache
+    pgfault_shared: int = 0    # MAP_SHARED page mapped
+    cow_copy: int = 0          # write to a shared copy-on-write page: copied
+    cow_reuse: int = 0         # ... last reference: reused in place
+    pgfault_segv: int = 0      # fault with no valid mapping: SIGSEGV
+    pgfault_kernel: int = 0    # faults taken by uaccess on the guest's behalf
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+vmstat = VmStat()

@@ -1,0 +1,40 @@
+"""Per-CPU state.  this_cpu() and current() are the only way to the CPU the
+kernel is running on and its running task; code acting on another task
+takes it as `tsk`.  The kernel runs on one host thread: the run loop sets
+which CPU is executing before it hands that CPU to a task."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from emu.machine import Cpu
+
+    from .task import task_struct
+
+
+@dataclass(eq=False, slots=True)
+class cpu_struct:
+    index: int
+    hw: Optional["Cpu"] = None           # the vCPU (emu)
+    curr: Optional["task_struct"] = None
+    loaded: Optional["task_struct"] = None  # whose context is in the vCPU
+    rq: list = field(default_factory=list)  # runnable tasks, not running
+    need_resched: bool = False
+    nr_switches: int = 0
+
+
+_running: Optional[cpu_struct] = None
+
+
+def set_running_cpu(cpu: cpu_struct) -> None:
+    global _running
+    _running = cpu
+
+
+def this_cpu() -> cpu_struct:
+    return _running  # type: ignore[return-value]
+
+
+def current() -> "task_struct":
+    return _running.curr  # type: ignore[union-attr,return-value]

@@ -1,0 +1,200 @@
+"""The scheduler: per-CPU runqueues, wake-ups, virtual time, and the loop
+that hands each vCPU to the task it picks.
+
+A task on cpu.rq is runnable and not running; the running task is
+cpu.curr.  Tasks run until they sleep, exit, or their time slice (counted
+in basic blocks by the C glue, never wall-clock time) ends.  When only one
+task is runnable and no timer is pending there is no slice and no block
+counting: a lone task runs at full speed.  The same program, inputs and
+seed give the same schedule.
+"""
+from __future__ import annotations
+
+import heapq
+import struct
+from typing import TYPE_CHECKING
+
+from emu.machine import EMU_UNTIL
+
+from .. import state
+from ..percpu import cpu_struct, set_running_cpu
+from ..task import TASK_DEAD, TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE, task_struct
+from .wait import BlockOn, add_wait, remove_wait
+
+if TYPE_CHECKING:
+    pass
+
+# Virtual time (ns): each basic block, syscall and trap costs a fixed amount.
+BLOCK_NS = 2
+SYSCALL_NS = 150
+TRAP_NS = 400
+_COUNTERS = struct.Struct("<QqQQ")   # blocks, slice_left, syscalls, traps
+_COUNTERS_OFF = 13 * 8
+
+UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED = 6, 7, 8
+UC_ERR_INSN_INVALID = 10
+
+
+def ktime_get_ns() -> int:
+    """Virtual monotonic time: advances with executed work only."""
+    K = state.K
+    t = K.idle_ns
+    for cpu in K.cpus:
+        blocks, _left, sysc, traps = _COUNTERS.unpack_from(cpu.hw.shared, _COUNTERS_OFF)
+        t += blocks * BLOCK_NS + sysc * SYSCALL_NS + traps * TRAP_NS
+    return t
+
+
+def blocks_run() -> int:
+    return sum(_COUNTERS.unpack_from(c.hw.shared, _COUNTERS_OFF)[0] for c in state.K.cpus)
+
+
+# --- wake-ups and sleeping --------------------------------------------------
+
+def wake_up_process(tsk: task_struct) -> bool:
+    """Make a sleeping task runnable; False if it was not sleeping."""
+    if not tsk.state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE):
+        return False
+    remove_wait(tsk)
+    tsk.state = TASK_RUNNING
+    cpu = state.K.cpus[tsk.cpu]
+    cpu.rq.append(tsk)
+    if cpu.curr is not None and cpu.curr is not tsk:
+        cpu.need_resched = True
+    return True
+
+
+def wake_up_new_task(tsk: task_struct) -> None:
+    tsk.state = TASK_RUNNING
+    cpu = state.K.cpus[tsk.cpu]
+    cpu.rq.append(tsk)
+    cpu.need_resched = True
+
+
+def sleep_on(tsk: task_struct, b: BlockOn) -> None:
+    """Put `tsk` to sleep as BlockOn says (called from the syscall entry)."""
+    tsk.restart = b.cont
+    tsk.state = TASK_INTERRUPTIBLE if b.interruptible else TASK_UNINTERRUPTIBLE
+    add_wait(tsk, b.queues)
+    tsk.timed_out = False
+    if b.deadline >= 0:
+        K = state.K
+        tsk.timeout = b.deadline
+        K.timer_seq += 1
+        heapq.heappush(K.timers, (b.deadline, K.timer_seq, tsk))
+    else:
+        tsk.timeout = -1
+
+
+def run_timers(now: int) -> None:
+    K = state.K
+    while K.timers and K.timers[0][0] <= now:
+        deadline, _seq, tsk = heapq.heappop(K.timers)
+        if tsk.timeout == deadline and tsk.state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE):
+            tsk.timed_out = True
+            tsk.timeout = -1
+            wake_up_process(tsk)
+
+
+# --- the loop --------------------------------------------------------------
+
+def pick_next_task(cpu: cpu_struct) -> task_struct | None:
+    rq = cpu.rq
+    while rq:
+        tsk = rq.pop(0)
+        if tsk.state == TASK_RUNNING and not tsk.exit_state:
+            return tsk
+    return None
+
+
+def context_switch(cpu: cpu_struct, nxt: task_struct) -> None:
+    """Load `nxt`'s CPU state into the vCPU, saving the previous owner's."""
+    hw = cpu.hw
+    prev = cpu.loaded
+    if prev is nxt and nxt.entry is None:
+        return
+    K = state.K
+    if prev is not None and prev.state != TASK_DEAD and not prev.exit_state and prev.entry is None:
+        if prev.ctx is None:
+            prev.ctx = hw.uc.context_save()
+        else:
+            hw.uc.context_update(prev.ctx)
+    if prev is not None and prev.mm is not None:
+        prev.mm.cpus.discard(cpu.index)
+    if nxt.entry is not None:
+        rip, rsp = nxt.entry
+        hw.load_user_context(nxt.mm.pt.cr3, rip, rsp)
+        nxt.entry = None
+    else:
+        hw.uc.context_restore(nxt.ctx)
+        hw.set_cr3(nxt.mm.pt.cr3)   # restoring a context does not flush the TLB
+    nxt.mm.cpus.add(cpu.index)
+    cpu.loaded = nxt
+    cpu.nr_switches += 1
+    K.counters["context_switches"] += 1
+
+
+def finish_restart(tsk: task_struct) -> None:
+    """Run the continuation of a syscall the task slept in; write its
+    result to rax as the syscall return, or sleep again."""
+    from ..entry import finish_syscall_after_sleep
+    finish_syscall_after_sleep(tsk)
+
+
+def run(cpu: cpu_struct) -> None:
+    """Drive `cpu` until no user task is left (or the run is stopped)."""
+    from ..signal import do_signal, signal_pending
+    from ..traps import handle_emu_error
+
+    K = state.K
+    hw = cpu.hw
+    glue = hw.glue
+    set_running_cpu(cpu)
+    slice_blocks = K.opts.slice_blocks
+    rng = K.rng if K.opts.seed else None
+    while K.nr_user_tasks > 0 and not K.stop_reason:
+        if K.timers:
+            run_timers(ktime_get_ns())
+        tsk = pick_next_task(cpu)
+        if tsk is None:
+            if K.timers:
+                # Idle: jump virtual time to the next deadline.
+                now = ktime_get_ns()
+                K.idle_ns += max(0, K.timers[0][0] - now)
+                continue
+            K.stop_reason = "deadlock: every task is asleep with nothing to wake it"
+            break
+        cpu.curr = tsk
+        cpu.need_resched = False
+        context_switch(cpu, tsk)
+        if tsk.restart is not None:
+            finish_restart(tsk)
+            if tsk.state != TASK_RUNNING or tsk.exit_state:
+                continue
+        if signal_pending(tsk):
+            do_signal(tsk)
+            if tsk.state != TASK_RUNNING or tsk.exit_state:
+                continue
+        # Slice only when someone else could use the CPU.
+        if cpu.rq or K.timers:
+            n = slice_blocks if rng is None else rng.randint(slice_blocks // 2, slice_blocks * 3 // 2)
+            if K.timers:
+                left = (K.timers[0][0] - ktime_get_ns()) // BLOCK_NS
+                n = max(1, min(n, left))
+            glue.set_slice(n)
+        elif K.opts.max_instructions:
+            glue.set_slice(max(1, K.opts.max_instructions - blocks_run()))
+        else:
+            glue.set_slice(0)
+        err = hw.resume(hw.rip(), EMU_UNTIL)
+        if err:
+            handle_emu_error(tsk, err)
+        if K.opts.max_instructions and blocks_run() >= K.opts.max_instructions:
+            K.stop_reason = f"--max-instructions reached ({K.opts.max_instructions} blocks)"
+            break
+        if tsk.state == TASK_RUNNING and not tsk.exit_state:
+            if tsk.entry is None:
+                pass
+            tsk.nivcsw += 1
+            cpu.rq.append(tsk)
+        cpu.curr = None

@@ -1,0 +1,71 @@
+"""The booted kernel's global state: one instance, K, set by start_kernel.
+Everything here is per machine; per-CPU state lives in percpu.cpu_struct."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+if TYPE_CHECKING:
+    from emu.machine import Machine
+
+    from .mm.page_alloc import FrameAllocator
+    from .percpu import cpu_struct
+    from .pid import PidAllocator
+    from .task import task_struct
+
+
+@dataclass
+class Options:
+    root: str = "/"
+    seed: int = 0
+    memory: int = 1 << 30
+    trace: bool = False
+    trace_file: Any = None
+    stats: bool = False
+    check: bool = False
+    max_instructions: int = 0       # in basic blocks counted; 0 = no limit
+    fail_alloc: int = 0
+    pid_max: int = 32768
+    slice_blocks: int = 50_000
+
+
+@dataclass(eq=False)
+class KernelState:
+    opts: Options
+    machine: "Machine"
+    alloc: "FrameAllocator"
+    pids: "PidAllocator"
+    cpus: list = field(default_factory=list)
+    init_task: Optional["task_struct"] = None
+    tasks: dict = field(default_factory=dict)      # pid -> task_struct
+    nr_user_tasks: int = 0
+    main_task: Optional["task_struct"] = None
+    main_status: Optional[int] = None               # wait status of the main guest
+    rng: random.Random = field(default_factory=random.Random)
+    swapper_cr3: int = 0                            # kernel-only address space
+    timers: list = field(default_factory=list)      # heap of (deadline, seq, task)
+    timer_seq: int = 0
+    idle_ns: int = 0                                # virtual time skipped while idle
+    # Observers: callables(event: str, **fields).  The tracer, the stats
+    # and later the debugger subscribe here.
+    listeners: list = field(default_factory=list)
+    stop_reason: str = ""
+    counters: dict = field(default_factory=lambda: {
+        "forks": 0, "context_switches": 0, "syscalls": 0, "execs": 0})
+
+    def emit(self, event: str, **fields: Any) -> None:
+        for fn in self.listeners:
+            fn(event, fields)
+
+
+K: KernelState = None  # type: ignore[assignment]
+
+
+def set_state(k: KernelState) -> None:
+    global K
+    K = k
+
+
+def emit_listeners() -> list[Callable]:
+    return K.listeners

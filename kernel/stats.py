@@ -1,0 +1,24 @@
+"""--stats: what the kernel did, printed at exit."""
+from __future__ import annotations
+
+from typing import IO
+
+from .mm.vmstat import vmstat
+from .sched.core import blocks_run
+from .state import KernelState
+
+
+def print_stats(K: KernelState, out: IO[str]) -> None:
+    c = K.counters
+    v = vmstat
+    lines = [
+        "--- tinyunix stats ---",
+        f"basic blocks counted: {blocks_run()} (counted only while time-slicing)",
+        f"syscalls: {c['syscalls']}",
+        f"page faults: zero-page {v.pgfault_zero}, anonymous {v.pgfault_anon}, "
+        f"file {v.pgfault_file}, shared {v.pgfault_shared}, CoW copy {v.cow_copy}, "
+        f"CoW reuse {v.cow_reuse}, segv {v.pgfault_segv} (kernel-mode {v.pgfault_kernel})",
+        f"forks: {c['forks']}  execs: {c['execs']}  context switches: {c['context_switches']}",
+        f"frames in use: {K.alloc.nr_used() - 1} (of {K.alloc.nr_free_at_boot}; zero page not counted)",
+    ]
+    out.write("\n".join(lines) + "\n")

@@ -1,0 +1,328 @@
+"""Identity, limits and the odds and ends of kernel/sys.c: getpid and
+friends, uname, prlimit64, prctl, arch_prctl, set_tid_address, brk and
+the mm syscalls' thin entries, getrandom, sched_* queries."""
+from __future__ import annotations
+
+import os
+import struct
+
+from unicorn import x86_const as X
+
+from . import state
+from .mm.mmap import ShmemObject, check_range, page_align, prot_to_vm_flags, TASK_SIZE
+from .mm.memory import VM_SHARED, VM_MAYWRITE
+from .mm.uaccess import copy_from_user, copy_to_user, put_user_u64, strncpy_from_user
+from .panic import Errno
+from .percpu import current, this_cpu
+from .syscalls import syscall
+from .types import UPtr, c_int, c_uint, c_ulong, off_t, pid_t, size_t
+from .uapi import (
+    ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS, EBADF, EFAULT, EINVAL, ENODEV, ENOMEM,
+    EPERM, ESRCH, MADV_DONTNEED, MADV_FREE, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE,
+    MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PR_GET_CHILD_SUBREAPER,
+    PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NAME, PR_SET_PDEATHSIG,
+    PROT_EXEC, PROT_READ, PROT_WRITE, RLIM_NLIMITS, EEXIST,
+)
+
+
+@syscall("getpid")
+def sys_getpid() -> int:
+    return current().tgid
+
+
+@syscall("gettid")
+def sys_gettid() -> int:
+    return current().pid
+
+
+@syscall("getppid")
+def sys_getppid() -> int:
+    return current().group_leader.real_parent.tgid
+
+
+@syscall("getuid")
+def sys_getuid() -> int:
+    return os.getuid()
+
+
+@syscall("geteuid")
+def sys_geteuid() -> int:
+    return os.geteuid()
+
+
+@syscall("getgid")
+def sys_getgid() -> int:
+    return os.getgid()
+
+
+@syscall("getegid")
+def sys_getegid() -> int:
+    return os.getegid()
+
+
+@syscall("getpgrp")
+def sys_getpgrp() -> int:
+    return current().signal.pgrp
+
+
+@syscall("getpgid")
+def sys_getpgid(pid: pid_t) -> int:
+    if pid == 0:
+        return current().signal.pgrp
+    t = state.K.tasks.get(pid)
+    if t is None or t.mm is None:
+        raise Errno(ESRCH)
+    return t.signal.pgrp
+
+
+@syscall("getsid")
+def sys_getsid(pid: pid_t) -> int:
+    t = current() if pid == 0 else state.K.tasks.get(pid)
+    if t is None or t.mm is None:
+        raise Errno(ESRCH)
+    return t.signal.session
+
+
+@syscall("setpgid")
+def sys_setpgid(pid: pid_t, pgid: pid_t) -> int:
+    me = current()
+    if pgid < 0:
+        raise Errno(EINVAL)
+    t = me.group_leader if pid == 0 else state.K.tasks.get(pid)
+    if t is None or t.mm is None or not t.thread_group_leader:
+        raise Errno(ESRCH)
+    if t is not me.group_leader and t.real_parent is not me.group_leader:
+        raise Errno(ESRCH)
+    if t.signal.session == t.tgid:
+        raise Errno(EPERM)
+    t.signal.pgrp = pgid or t.tgid
+    return 0
+
+
+@syscall("setsid")
+def sys_setsid() -> int:
+    me = current()
+    if any(t.signal.pgrp == me.tgid for t in state.K.tasks.values() if t.mm is not None):
+        raise Errno(EPERM)
+    me.signal.session = me.signal.pgrp = me.tgid
+    return me.tgid
+
+
+@syscall("umask")
+def sys_umask(mask: c_uint) -> int:
+    fs = current().fs
+    old = fs.umask
+    fs.umask = mask & 0o777
+    return old
+
+
+@syscall("uname")
+def sys_uname(name: UPtr) -> int:
+    u = os.uname()
+    fields = [u.sysname, u.nodename, u.release, u.version, u.machine, "(none)"]
+    copy_to_user(name, b"".join(f.encode()[:64].ljust(65, b"\0") for f in fields))
+    return 0
+
+
+@syscall("set_tid_address")
+def sys_set_tid_address(tidptr: UPtr) -> int:
+    tsk = current()
+    tsk.clear_child_tid = tidptr
+    return tsk.pid
+
+
+@syscall("arch_prctl")
+def sys_arch_prctl(option: c_int, arg2: c_ulong) -> int:
+    uc = this_cpu().hw.uc
+    if option == ARCH_SET_FS:
+        if arg2 >= TASK_SIZE:
+            raise Errno(EPERM)
+        uc.reg_write(X.UC_X86_REG_FS_BASE, arg2)
+        return 0
+    if option == ARCH_SET_GS:
+        if arg2 >= TASK_SIZE:
+            raise Errno(EPERM)
+        uc.reg_write(X.UC_X86_REG_GS_BASE, arg2)
+        return 0
+    if option == ARCH_GET_FS:
+        put_user_u64(arg2, uc.reg_read(X.UC_X86_REG_FS_BASE))
+        return 0
+    if option == ARCH_GET_GS:
+        put_user_u64(arg2, uc.reg_read(X.UC_X86_REG_GS_BASE))
+        return 0
+    raise Errno(EINVAL)
+
+
+@syscall("prlimit64")
+def sys_prlimit64(pid: pid_t, resource: c_uint, new_rlim: UPtr, old_rlim: UPtr) -> int:
+    if resource >= RLIM_NLIMITS:
+        raise Errno(EINVAL)
+    t = current() if pid == 0 else state.K.tasks.get(pid)
+    if t is None or t.mm is None:
+        raise Errno(ESRCH)
+    rl = t.signal.rlim[resource]
+    new = struct.unpack("<QQ", copy_from_user(new_rlim, 16)) if new_rlim else None
+    if new is not None and new[0] > new[1]:
+        raise Errno(EINVAL)
+    if old_rlim:
+        copy_to_user(old_rlim, struct.pack("<QQ", rl[0], rl[1]))
+    if new is not None:
+        rl[0], rl[1] = new
+    return 0
+
+
+@syscall("getrlimit")
+def sys_getrlimit(resource: c_uint, rlim: UPtr) -> int:
+    return sys_prlimit64(0, resource, 0, rlim)
+
+
+@syscall("setrlimit")
+def sys_setrlimit(resource: c_uint, rlim: UPtr) -> int:
+    return sys_prlimit64(0, resource, rlim, 0)
+
+
+@syscall("prctl")
+def sys_prctl(option: c_int, arg2: c_ulong, arg3: c_ulong, arg4: c_ulong, arg5: c_ulong) -> int:
+    tsk = current()
+    if option == PR_SET_CHILD_SUBREAPER:
+        tsk.signal.is_child_subreaper = bool(arg2)
+        return 0
+    if option == PR_GET_CHILD_SUBREAPER:
+        copy_to_user(arg2, struct.pack("<i", int(tsk.signal.is_child_subreaper)))
+        return 0
+    if option == PR_SET_NAME:
+        tsk.comm = strncpy_from_user(arg2, 1 << 12)[:15].decode("utf-8", "replace")
+        return 0
+    if option == PR_GET_NAME:
+        copy_to_user(arg2, tsk.comm.encode()[:15].ljust(16, b"\0"))
+        return 0
+    if option in (PR_SET_PDEATHSIG, PR_GET_PDEATHSIG):
+        if option == PR_GET_PDEATHSIG:
+            copy_to_user(arg2, struct.pack("<i", 0))
+        return 0
+    raise Errno(EINVAL)
+
+
+@syscall("getrandom")
+def sys_getrandom(buf: UPtr, count: size_t, flags: c_uint) -> int:
+    if flags & ~7:
+        raise Errno(EINVAL)
+    n = min(count, 1 << 25)
+    copy_to_user(buf, state.K.rng.randbytes(n))
+    return n
+
+
+@syscall("sched_getaffinity")
+def sys_sched_getaffinity(pid: pid_t, len_: c_uint, user_mask_ptr: UPtr) -> int:
+    if len_ < 8 or len_ & 7:
+        raise Errno(EINVAL)
+    if pid and state.K.tasks.get(pid) is None:
+        raise Errno(ESRCH)
+    mask = (1 << len(state.K.cpus)) - 1
+    copy_to_user(user_mask_ptr, struct.pack("<Q", mask))
+    return 8
+
+
+@syscall("sched_yield")
+def sys_sched_yield() -> int:
+    this_cpu().need_resched = True
+    return 0
+
+
+@syscall("rseq", note="ENOSYS, as on a kernel without CONFIG_RSEQ; glibc copes")
+def sys_rseq(rseq: UPtr, rseq_len: c_uint, flags: c_int, sig: c_uint) -> int:
+    from .uapi import ENOSYS
+    raise Errno(ENOSYS)
+
+
+@syscall("ioctl")
+def sys_ioctl(fd: c_uint, cmd: c_uint, arg: c_ulong) -> int:
+    f = current().files.fget(fd)
+    return f.f_op.ioctl(f, cmd, arg)
+
+
+# --- memory ---------------------------------------------------------------
+
+@syscall("brk")
+def sys_brk(brk: c_ulong) -> int:
+    return current().mm.do_brk(brk)
+
+
+@syscall("mmap")
+def sys_mmap(addr: c_ulong, len_: c_ulong, prot: c_ulong, flags: c_ulong, fd: c_ulong,
+             off: off_t) -> int:
+    mm = current().mm
+    if off & 0xFFF:
+        raise Errno(EINVAL)
+    if len_ == 0:
+        raise Errno(EINVAL)
+    length = page_align(len_)
+    if length == 0 or length > TASK_SIZE:
+        raise Errno(ENOMEM)
+    mtype = flags & MAP_TYPE
+    if mtype not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
+        raise Errno(EINVAL)
+    fixed = bool(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))
+    if fixed and addr & 0xFFF:
+        raise Errno(EINVAL)
+    if flags & MAP_FIXED_NOREPLACE and not flags & MAP_FIXED and mm.overlapping(addr, addr + length):
+        raise Errno(EEXIST)
+    vf = prot_to_vm_flags(prot)
+    if not flags & MAP_ANONYMOUS:
+        return _mmap_file(mm, addr, length, vf, flags, fd & 0xFFFFFFFF, off, fixed)
+    if mtype != MAP_PRIVATE:
+        shm = ShmemObject(mm.alloc)
+        return mm.do_mmap(addr, length, vf | VM_SHARED, fixed, shm=shm, pgoff=0)
+    return mm.do_mmap(addr, length, vf, fixed)
+
+
+def _mmap_file(mm, addr: int, length: int, vf: int, flags: int, fd: int, off: int,
+               fixed: bool) -> int:
+    from .fs.inode import iget_host
+    from .fs.namei import host_path
+    from .fs.open import HostRegOps
+    fd32 = fd - (1 << 32) if fd >> 31 else fd
+    f = current().files.fget(fd32)
+    if not isinstance(f.f_op, HostRegOps):
+        raise Errno(ENODEV)
+    if flags & MAP_TYPE != MAP_PRIVATE and vf & 2:
+        from .uapi import EACCES
+        raise Errno(EACCES)   # host files are read-only to the guest
+    ino = iget_host(host_path(f.path))
+    return mm.do_mmap(addr, length, vf, fixed, file=ino, pgoff=off >> 12)
+
+
+@syscall("munmap")
+def sys_munmap(addr: c_ulong, len_: size_t) -> int:
+    if len_ == 0:
+        raise Errno(EINVAL)
+    start, end = check_range(addr, len_)
+    current().mm.do_munmap(start, end - start)
+    return 0
+
+
+@syscall("mprotect")
+def sys_mprotect(start: c_ulong, len_: size_t, prot: c_ulong) -> int:
+    if prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x03000000):
+        raise Errno(EINVAL)
+    s, e = check_range(start, len_)
+    if s == e:
+        return 0
+    current().mm.mprotect(s, e, prot_to_vm_flags(prot))
+    return 0
+
+
+@syscall("madvise", note="MADV_DONTNEED/FREE drop pages; other advice is accepted and ignored")
+def sys_madvise(start: c_ulong, len_: size_t, behavior: c_int) -> int:
+    s, e = check_range(start, len_)
+    if behavior not in (0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                        22, 23, 24, 25, 100, 101, 102, 103):
+        raise Errno(EINVAL)
+    if s == e:
+        return 0
+    if behavior in (MADV_DONTNEED, MADV_FREE):
+        current().mm.madvise_dontneed(s, e)
+    return 0
+
+
+__all__ = ["EBADF", "EFAULT", "MAP_SHARED", "VM_MAYWRITE", "c_int"]

@@ -1,0 +1,159 @@
+"""task_struct and the objects tasks share by clone flags: signal_struct
+(CLONE_THREAD), sighand_struct (CLONE_SIGHAND), files (CLONE_FILES, in
+fs/file.py), fs_struct (CLONE_FS), mm_struct (CLONE_VM, in mm/mmap.py)."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from .uapi import RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIMIT_CORE
+
+if TYPE_CHECKING:
+    from .fs.file import files_struct
+    from .mm.mmap import mm_struct
+    from .sched.wait import wait_queue_head
+
+
+class TaskState(enum.IntFlag):
+    TASK_RUNNING = 0
+    TASK_INTERRUPTIBLE = 1
+    TASK_UNINTERRUPTIBLE = 2
+    __TASK_STOPPED = 4
+    __TASK_TRACED = 8
+    TASK_DEAD = 0x80
+    TASK_NEW = 0x800
+
+
+class ExitState(enum.IntEnum):
+    NONE = 0
+    EXIT_ZOMBIE = 16
+    EXIT_DEAD = 32
+
+
+TASK_RUNNING = TaskState.TASK_RUNNING
+TASK_INTERRUPTIBLE = TaskState.TASK_INTERRUPTIBLE
+TASK_UNINTERRUPTIBLE = TaskState.TASK_UNINTERRUPTIBLE
+TASK_DEAD = TaskState.TASK_DEAD
+TASK_NEW = TaskState.TASK_NEW
+EXIT_ZOMBIE = ExitState.EXIT_ZOMBIE
+EXIT_DEAD = ExitState.EXIT_DEAD
+
+PF_EXITING = 0x4
+PF_KTHREAD = 0x200000
+PF_FORKNOEXEC = 0x40
+
+SIGNAL_GROUP_EXIT = 0x4
+
+
+@dataclass(eq=False, slots=True)
+class k_sigaction:
+    handler: int = 0
+    flags: int = 0
+    restorer: int = 0
+    mask: int = 0
+
+
+@dataclass(eq=False, slots=True)
+class sighand_struct:
+    action: list = field(default_factory=lambda: [k_sigaction() for _ in range(65)])
+    count: int = 1
+
+
+def default_rlimits() -> list[list[int]]:
+    r = [[RLIM_INFINITY, RLIM_INFINITY] for _ in range(RLIM_NLIMITS)]
+    r[RLIMIT_STACK] = [8 << 20, RLIM_INFINITY]
+    r[RLIMIT_NOFILE] = [1024, 1048576]
+    r[RLIMIT_NPROC] = [63_000, 63_000]
+    r[RLIMIT_CORE] = [0, RLIM_INFINITY]
+    return r
+
+
+@dataclass(eq=False, slots=True)
+class signal_struct:
+    """Shared by a thread group (CLONE_THREAD)."""
+    nr_threads: int = 1
+    live: int = 1
+    threads: list = field(default_factory=list)   # tasks of the group, leader first
+    flags: int = 0
+    group_exit_code: int = 0
+    group_exit_task: Any = None
+    shared_pending: int = 0                       # sigset of group-wide pending signals
+    shared_info: dict = field(default_factory=dict)
+    pgrp: int = 0
+    session: int = 0
+    is_child_subreaper: bool = False
+    has_child_subreaper: bool = False
+    rlim: list = field(default_factory=default_rlimits)
+    wait_chldexit: Optional["wait_queue_head"] = None
+    count: int = 1
+
+
+@dataclass(eq=False, slots=True)
+class fs_struct:
+    cwd: str = "/"
+    root: str = "/"
+    umask: int = 0o022
+    users: int = 1
+
+
+@dataclass(eq=False, slots=True)
+class task_struct:
+    pid: int
+    tgid: int
+    comm: str = ""
+    state: TaskState = TASK_NEW
+    exit_state: ExitState = ExitState.NONE
+    exit_code: int = 0
+    exit_signal: int = 0
+    flags: int = 0
+    # Process tree.  real_parent is who forked us (or the reaper we were
+    # reparented to); parent receives SIGCHLD and reaps.  `children` lists
+    # tasks whose parent is this one.
+    real_parent: Optional["task_struct"] = None
+    parent: Optional["task_struct"] = None
+    children: list = field(default_factory=list)
+    group_leader: Optional["task_struct"] = None
+    # Shared by clone flags.
+    mm: Optional["mm_struct"] = None
+    active_mm: Optional["mm_struct"] = None
+    files: Optional["files_struct"] = None
+    fs: Optional[fs_struct] = None
+    sighand: Optional[sighand_struct] = None
+    signal: Optional[signal_struct] = None
+    # Signals: sets as int bitmaps, bit (sig-1).
+    blocked: int = 0
+    pending: int = 0
+    pending_info: dict = field(default_factory=dict)
+    # Thread bookkeeping.
+    set_child_tid: int = 0
+    clear_child_tid: int = 0
+    robust_list: int = 0
+    robust_list_len: int = 0
+    # CPU state.  `ctx` is the saved Unicorn context while not running;
+    # `entry` = (rip, rsp) for a fresh user context after exec.
+    ctx: Any = None
+    entry: Optional[tuple] = None
+    fs_base: int = 0
+    # Sleeping inside a syscall: `restart` finishes the syscall when the
+    # task runs again (returns the result or raises BlockOn again).
+    restart: Optional[Callable[[], int]] = None
+    wait_on: list = field(default_factory=list)   # wait queues we are on
+    timeout: int = -1                              # virtual ns deadline, -1 none
+    timed_out: bool = False
+    futex_bitset: int = 0xFFFFFFFF
+    vfork_done: Optional["wait_queue_head"] = None
+    in_vfork_wait: bool = False
+    cpu: int = 0
+    # Counters.
+    nvcsw: int = 0
+    nivcsw: int = 0
+    nsyscalls: int = 0
+    start_time: int = 0
+
+    def __repr__(self) -> str:
+        return f"<task {self.pid} {self.comm}>"
+
+    @property
+    def thread_group_leader(self) -> bool:
+        return self.group_leader is self
