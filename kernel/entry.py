@@ -117,7 +117,7 @@ def trace_line(tsk: task_struct, nr: int, args: tuple, ent, ret: Optional[int]) 
     if ret is None:
         r = "?"
     else:
-        sret = ret - (1 << 64) if ret >> 63 else ret
+        sret = ret - (1 << 64) if ret >= 1 << 63 else ret
         from .uapi import ERRNO_NAMES
         r = f"-1 {ERRNO_NAMES.get(-sret, -sret)}" if -4096 < sret < 0 else (
             hex(sret) if sret > 0xFFFF else str(sret))

@@ -61,13 +61,9 @@ def exec_binprm(tsk: task_struct, gpath: str, argv: list[bytes], envp: list[byte
     keep_warm(ino)
     # Point of no return: drop the old program.
     old = tsk.mm
-    cpu = this_cpu()
     if old is not None:
-        if cpu.loaded is tsk:
-            cpu.hw.set_cr3(K.swapper_cr3)
-            cpu.loaded = None
-        old.cpus.discard(cpu.index)
-        old.mmput()
+        from .exit import drop_mm_lazily
+        drop_mm_lazily(this_cpu(), tsk, old)
     if tsk.vfork_done is not None:
         wake_up(tsk.vfork_done)      # the vfork parent may run again
         tsk.vfork_done = None

@@ -61,15 +61,8 @@ def do_exit(code: int) -> None:
         tsk.vfork_done = None
     mm = tsk.mm
     if mm is not None:
-        cpu = this_cpu()
-        # Leave the address space before it is torn down (lazy TLB: the
-        # CPU switches to the kernel-only tables).
-        if cpu.loaded is tsk:
-            cpu.hw.set_cr3(K.swapper_cr3)
-            cpu.loaded = None
-        mm.cpus.discard(cpu.index)
         tsk.mm = None
-        mm.mmput()
+        drop_mm_lazily(this_cpu(), tsk, mm)
     exit_files(tsk)
     exit_fs(tsk)
     exit_notify(tsk, group_dead)
@@ -80,6 +73,19 @@ def do_exit(code: int) -> None:
         K.emit("exit", task=tsk, code=code)
     this_cpu().need_resched = True
     this_cpu().hw.glue.stop()
+
+
+def drop_mm_lazily(cpu, tsk: task_struct, mm) -> None:
+    """mmput for a task leaving `mm` (exit, exec).  While the CPU still
+    runs on mm's tables (we are inside this task's syscall) they must
+    outlive the syscall: the run loop releases them after the engine has
+    stopped and the CPU has switched to the kernel-only tables."""
+    if cpu.loaded is tsk:
+        cpu.deferred_mm.append(mm)
+        cpu.loaded = None
+    else:
+        mm.cpus.discard(cpu.index)
+        mm.mmput()
 
 
 def do_group_exit(code: int) -> None:

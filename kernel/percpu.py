@@ -21,6 +21,9 @@ class cpu_struct:
     loaded: Optional["task_struct"] = None  # whose context is in the vCPU
     rq: list = field(default_factory=list)  # runnable tasks, not running
     need_resched: bool = False
+    # An mm dropped while its tables were live on this CPU (exit, exec):
+    # released by the run loop once the CPU has left them (lazy TLB).
+    deferred_mm: list = field(default_factory=list)
     nr_switches: int = 0
 
 

@@ -13,7 +13,7 @@ def attach_tracer(K: KernelState, out: IO[str]) -> None:
             out.write(trace_line(f["task"], f["nr"], f["args"], f["ent"], f["ret"]) + "\n")
         elif event == "syscall_resume":
             out.write(f"[{f['task'].pid}] <... resumed> = {f['ret']}\n")
-        elif event in ("segv", "trap", "oom", "note"):
+        elif event in ("segv", "trap", "oom", "note", "fault"):
             fields = " ".join(f"{k}={v:#x}" if isinstance(v, int) else f"{k}={v}"
                               for k, v in f.items() if k != "task")
             out.write(f"[{f['task'].pid}] --- {event} {fields}\n")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import struct
 
-from ..mm.uaccess import copy_from_user, copy_to_user
+from ..mm.uaccess import copy_from_user, copy_to_user, user_page
 from ..panic import Errno
 from ..percpu import current
 from ..sched.wait import BlockOn
@@ -27,10 +27,24 @@ def _writable(f: file) -> None:
 
 
 def do_read(f: file, buf: int, count: int) -> int:
-    """Read into user memory; a sleep resumes here with the same buffer."""
-    data = f.f_op.read(f, min(count, MAX_RW_COUNT)) if count else b""
+    """Read into user memory; a sleep resumes here with the same buffer.
+    The buffer is made writable first, so a bad buffer fails with EFAULT
+    before anything is consumed (the data stays in a pipe)."""
+    count = min(count, MAX_RW_COUNT)
+    if not count:
+        return 0
+    fault_in_writeable(buf, min(count, 1 << 20))
+    data = f.f_op.read(f, count)
     copy_to_user(buf, data)
     return len(data)
+
+
+def fault_in_writeable(uaddr: int, n: int) -> None:
+    mm = current().mm
+    va = uaddr & ~0xFFF
+    while va < uaddr + n:
+        user_page(mm, max(va, uaddr), True)
+        va += 4096
 
 
 def _read_cont(f: file, buf: int, count: int) -> int:

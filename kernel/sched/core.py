@@ -134,6 +134,17 @@ def context_switch(cpu: cpu_struct, nxt: task_struct) -> None:
     K.counters["context_switches"] += 1
 
 
+def finish_mm_drop(cpu: cpu_struct) -> None:
+    """Release address spaces a task left while running on them."""
+    K = state.K
+    cpu.hw.set_cr3(K.swapper_cr3)
+    cpu.hw.glue.clear_exception()
+    for mm in cpu.deferred_mm:
+        mm.cpus.discard(cpu.index)
+        mm.mmput()
+    cpu.deferred_mm.clear()
+
+
 def finish_restart(tsk: task_struct) -> None:
     """Run the continuation of a syscall the task slept in; write its
     result to rax as the syscall return, or sleep again."""
@@ -187,6 +198,8 @@ def run(cpu: cpu_struct) -> None:
         else:
             glue.set_slice(0)
         err = hw.resume(hw.rip(), EMU_UNTIL)
+        if cpu.deferred_mm:
+            finish_mm_drop(cpu)
         if err:
             handle_emu_error(tsk, err)
         if K.opts.max_instructions and blocks_run() >= K.opts.max_instructions:
