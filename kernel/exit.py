@@ -243,9 +243,11 @@ def do_wait(which: int, upid: int, options: int, report, finish=lambda r: r) -> 
                         continue  # leader with live threads: not yet
                     status = p.exit_code
                     pid = p.pid
-                    report(p, status)
+                    # Reap first, then copy out: a bad status pointer
+                    # fails with EFAULT but the child is gone (kernel_wait4).
                     if not options & WNOWAIT:
                         release_task(p)
+                    report(p, status)
                     return finish(pid)
         if not found:
             raise Errno(ECHILD)
