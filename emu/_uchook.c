@@ -243,6 +243,18 @@ static PyObject *glue_set_offsets(Glue *g, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static void clear_old_exception(Glue *g)
+{
+    if (g->off_old_exception < 0)
+        return;
+    U.context_save(g->uc, g->scratch);
+    int32_t *old = (int32_t *)((char *)g->scratch + g->off_old_exception);
+    if (*old != -1) {
+        *old = -1;
+        U.context_restore(g->uc, g->scratch);
+    }
+}
+
 /* emu_start(begin, until, count) -> uc_err.  The GIL stays held: the
  * kernel runs on this one host thread and the hooks call it directly.
  * An exception raised by a handler is re-raised here. */
@@ -257,19 +269,13 @@ static PyObject *glue_emu_start(Glue *g, PyObject *args)
         U.ctl(g->uc, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0));
         g->flush_tb = 0;
     }
+    clear_old_exception(g);
     uc_err err = U.emu_start(g->uc, begin, until, 0, (size_t)count);
     /* A stop requested in a hook can land while the next block's code
      * fetch is faulting: the #PF is recorded (old_exception) but never
      * reaches the hook, and the next fault would become a double fault.
      * The guest retries the fetch when it runs again, so forget it. */
-    if (g->off_old_exception >= 0) {
-        U.context_save(g->uc, g->scratch);
-        int32_t *old = (int32_t *)((char *)g->scratch + g->off_old_exception);
-        if (*old != -1) {
-            *old = -1;
-            U.context_restore(g->uc, g->scratch);
-        }
-    }
+    clear_old_exception(g);
     if (g->err_type) {
         PyErr_Restore(g->err_type, g->err_value, g->err_tb);
         g->err_type = g->err_value = g->err_tb = NULL;

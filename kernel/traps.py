@@ -47,6 +47,13 @@ def make_trap_entry(cpu: cpu_struct) -> Callable[[], None]:
         if intno == 14:
             exc_page_fault(cpu, tsk, cr2, err, rip)
             return
+        if intno == 8 and tsk.mm is not None:
+            # A #PF that Unicorn escalated because an earlier exception was
+            # never marked delivered (see DESIGN.md).  Its error code is
+            # lost: infer it from the PTE; a wrong guess only means the
+            # access faults again, now as a plain #PF.
+            exc_page_fault(cpu, tsk, cr2, infer_pf_error(tsk, cr2, rip), rip)
+            return
         sig, code = _TRAP_SIGNALS.get(intno, (SIGSEGV, SI_KERNEL))
         if K.listeners:
             K.emit("trap", task=tsk, intno=intno, rip=rip, signo=sig)
@@ -77,6 +84,17 @@ def exc_page_fault(cpu: cpu_struct, tsk: task_struct, addr: int, err: int, rip: 
     if K.listeners:
         K.emit("fault", task=tsk, addr=addr, rip=rip, err=err)
     cpu.hw.glue.flush_tlb()
+
+
+def infer_pf_error(tsk: task_struct, addr: int, rip: int) -> int:
+    from emu.paging import _PAGE_PRESENT, _PAGE_RW, PF_PROT
+    pte = tsk.mm.pt.get_pte(addr)
+    err = PF_USER
+    if addr == rip:
+        err |= PF_INSTR
+    elif pte & _PAGE_PRESENT and not pte & _PAGE_RW:
+        err |= PF_PROT | PF_WRITE
+    return err
 
 
 def oom_kill(cpu: cpu_struct, tsk: task_struct) -> None:
