@@ -328,3 +328,16 @@ def sys_exit(error_code: c_int) -> None:
 @syscall("exit_group")
 def sys_exit_group(error_code: c_int) -> None:
     do_group_exit((error_code & 0xFF) << 8)
+
+
+def de_thread(tsk: task_struct) -> None:
+    """execve from a multi-threaded process: every other thread is killed
+    (SIGKILL) and leaves the group when it next runs.  Partial: Linux also
+    waits for them and lets a non-leader take over the leader's pid; here
+    the exec proceeds at once and the caller keeps its own tid."""
+    from .signal import sigmask, signal_wake_up
+    tsk.signal.group_exit_task = tsk   # do_signal: the others exit alone
+    for t in list(tsk.signal.threads):
+        if t is not tsk and not t.exit_state:
+            t.pending |= sigmask(SIGKILL)
+            signal_wake_up(t)
