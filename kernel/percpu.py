@@ -25,6 +25,8 @@ class cpu_struct:
     # released by the run loop once the CPU has left them (lazy TLB).
     deferred_mm: list = field(default_factory=list)
     nr_switches: int = 0
+    block_hook: bool = False   # the C block hook is installed (time slicing)
+    solo_runs: int = 0         # consecutive runs with nobody else runnable
 
 
 _running: Optional[cpu_struct] = None

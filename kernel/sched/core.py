@@ -31,6 +31,8 @@ TRAP_NS = 400
 _COUNTERS = struct.Struct("<QqQQ")   # blocks, slice_left, syscalls, traps
 _COUNTERS_OFF = 13 * 8
 
+SOLO_RUNS = 4            # long slices alone before the block hook goes
+SOLO_SLICE = 1_000_000   # blocks
 UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED = 6, 7, 8
 UC_ERR_INSN_INVALID = 10
 
@@ -186,16 +188,27 @@ def run(cpu: cpu_struct) -> None:
             do_signal(tsk)
             if tsk.state != TASK_RUNNING or tsk.exit_state:
                 continue
-        # Slice only when someone else could use the CPU.
+        # Slice only when someone else could use the CPU.  Adding or
+        # removing the block hook retranslates all code, so once on it
+        # stays on while the CPU keeps alternating between one and several
+        # runnable tasks (fork/exit, create/join), and goes only after
+        # SOLO_RUNS consecutive long slices with nobody else to run.
         if cpu.rq or K.timers:
             n = slice_blocks if rng is None else rng.randint(slice_blocks // 2, slice_blocks * 3 // 2)
             if K.timers:
                 left = (K.timers[0][0] - ktime_get_ns()) // BLOCK_NS
                 n = max(1, min(n, left))
+            cpu.solo_runs = 0
+            cpu.block_hook = True
             glue.set_slice(n)
         elif K.opts.max_instructions:
+            cpu.block_hook = True
             glue.set_slice(max(1, K.opts.max_instructions - blocks_run()))
+        elif cpu.block_hook and cpu.solo_runs < SOLO_RUNS:
+            cpu.solo_runs += 1
+            glue.set_slice(SOLO_SLICE)
         else:
+            cpu.block_hook = False
             glue.set_slice(0)
         err = hw.resume(hw.rip(), EMU_UNTIL)
         if cpu.deferred_mm:
