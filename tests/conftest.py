@@ -63,27 +63,41 @@ def _no_core_dumps() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _run(cmd: Sequence[str], timeout: float, cwd: Optional[Path] = None) -> Run:
+def _run(cmd: Sequence[str], timeout: float, stdout_file: Optional[Path] = None) -> Run:
     """Run cmd in its own session; on timeout kill the whole session (forked
-    grandchildren too, which would otherwise hold the pipes open)."""
-    p = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, cwd=cwd or REPO,
+    grandchildren too, which would otherwise hold the pipes open).  stdout
+    goes through a pipe, or to a regular file when stdout_file is given (its
+    contents are then returned as the stdout)."""
+    sink = open(stdout_file, "w+b") if stdout_file else None
+    p = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL,
+                         stdout=sink if sink else subprocess.PIPE,
+                         stderr=subprocess.PIPE, cwd=REPO,
                          preexec_fn=_no_core_dumps, start_new_session=True)
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         out, err = p.communicate()
+        out = out or b""
         pytest.fail(f"timed out after {timeout:.0f} s: {' '.join(cmd)}\n"
                     f"stdout so far:\n{out.decode('utf-8', 'replace')[-2000:]}\n"
                     f"stderr so far:\n{err.decode('utf-8', 'replace')[-2000:]}", pytrace=False)
+    finally:
+        if sink:
+            sink.close()
+    if stdout_file:
+        out = stdout_file.read_bytes()
     rc = p.returncode
     return Run(out, err, 128 - rc if rc < 0 else rc)
 
 
-def run_native(prog: Path, args: Sequence[str] = (), timeout: float = NATIVE_TIMEOUT) -> Run:
+def run_native(prog: Path, args: Sequence[str] = (), timeout: float = NATIVE_TIMEOUT,
+               stdout_file: Optional[Path] = None) -> Run:
     """Run a guest program directly on the host."""
-    return _run([str(prog), *args], timeout)
+    return _run([str(prog), *args], timeout, stdout_file)
 
 
 def tinyunix_command() -> Optional[list[str]]:
@@ -96,9 +110,9 @@ def tinyunix_command() -> Optional[list[str]]:
 
 
 def run_tinyunix(prog: Path, args: Sequence[str] = (), options: Sequence[str] = (),
-                 timeout: float = TINYUNIX_TIMEOUT) -> Run:
+                 timeout: float = TINYUNIX_TIMEOUT, stdout_file: Optional[Path] = None) -> Run:
     """Run a guest program under `tinyunix run [options] prog args`."""
     cmd = tinyunix_command()
     if cmd is None:
         pytest.skip("tinyunix is not built (no .venv/bin/tinyunix, no emu/cli.py)")
-    return _run([*cmd, "run", *options, str(prog), *args], timeout)
+    return _run([*cmd, "run", *options, str(prog), *args], timeout, stdout_file)
