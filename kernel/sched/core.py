@@ -166,6 +166,8 @@ def run(cpu: cpu_struct) -> None:
     slice_blocks = K.opts.slice_blocks
     rng = K.rng if K.opts.seed else None
     while K.nr_user_tasks > 0 and not K.stop_reason:
+        if cpu.deferred_mm:      # a task died outside a hook (signal delivery)
+            finish_mm_drop(cpu)
         if K.timers:
             run_timers(ktime_get_ns())
         tsk = pick_next_task(cpu)
@@ -224,3 +226,5 @@ def run(cpu: cpu_struct) -> None:
             tsk.nivcsw += 1
             cpu.rq.append(tsk)
         cpu.curr = None
+    if cpu.deferred_mm:
+        finish_mm_drop(cpu)
