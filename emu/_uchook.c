@@ -269,32 +269,19 @@ static PyObject *glue_emu_start(Glue *g, PyObject *args)
         U.ctl(g->uc, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0));
         g->flush_tb = 0;
     }
-    clear_old_exception(g);
-    uc_err err = U.emu_start(g->uc, begin, until, 0, (size_t)count);
     /* A stop requested in a hook can land while the next block's code
      * fetch is faulting: the #PF is recorded (old_exception) but never
-     * reaches the hook, and the next fault would become a double fault.
-     * The guest retries the fetch when it runs again, so forget it. */
+     * reaches the hook, and the task's saved context keeps it.  The guest
+     * retries the fetch when it runs again, so forget it before running;
+     * otherwise its next fault would arrive as a double fault. */
     clear_old_exception(g);
+    uc_err err = U.emu_start(g->uc, begin, until, 0, (size_t)count);
     if (g->err_type) {
         PyErr_Restore(g->err_type, g->err_value, g->err_tb);
         g->err_type = g->err_value = g->err_tb = NULL;
         return NULL;
     }
     return PyLong_FromLong(err);
-}
-
-/* clear_exception(): mark any pending exception delivered, as the trap
- * hook does; needed after emu_start returned an error such as
- * UC_ERR_INSN_INVALID with the exception still recorded. */
-static PyObject *glue_clear_exception(Glue *g, PyObject *unused)
-{
-    if (g->off_old_exception >= 0) {
-        U.context_save(g->uc, g->scratch);
-        *(int32_t *)((char *)g->scratch + g->off_old_exception) = -1;
-        U.context_restore(g->uc, g->scratch);
-    }
-    Py_RETURN_NONE;
 }
 
 static PyObject *glue_stop(Glue *g, PyObject *unused)
@@ -336,7 +323,6 @@ static PyMethodDef glue_methods[] = {
     {"shared", (PyCFunction)glue_shared, METH_NOARGS, "memoryview of the shared struct"},
     {"set_offsets", (PyCFunction)glue_set_offsets, METH_VARARGS, "old_exception, error_code offsets"},
     {"emu_start", (PyCFunction)glue_emu_start, METH_VARARGS, "run until stopped"},
-    {"clear_exception", (PyCFunction)glue_clear_exception, METH_NOARGS, "old_exception = -1"},
     {"stop", (PyCFunction)glue_stop, METH_NOARGS, "uc_emu_stop"},
     {"flush_tlb", (PyCFunction)glue_flush_tlb, METH_NOARGS, "flush the TLB"},
     {"set_slice", (PyCFunction)glue_set_slice, METH_VARARGS, "blocks until the slice ends"},

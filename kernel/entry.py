@@ -36,14 +36,12 @@ def make_syscall_entry(cpu: cpu_struct) -> Callable[[], Optional[int]]:
     unpack = _REGS.unpack_from
     table = SYSCALL_TABLE
     K = state.K
-    counters = K.counters
 
     def entry_SYSCALL_64() -> Optional[int]:
         sh = cpu.hw.shared
         nr, a0, a1, a2, a3, a4, a5, _rip, _fl = unpack(sh)
         tsk = cpu.curr
         tsk.nsyscalls += 1
-        counters["syscalls"] += 1
         ent = table[nr] if nr < NR_syscalls else None
         try:
             if ent is None:

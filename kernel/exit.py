@@ -13,7 +13,7 @@ from .mm.uaccess import copy_to_user, put_user_s32, put_user_u32
 from .panic import BUG, Errno
 from .percpu import current, this_cpu
 from .sched.wait import BlockOn, wake_up
-from .signal import send_signal, sig_handler
+from .signal import send_signal
 from .syscalls import syscall
 from .task import (
     EXIT_DEAD, EXIT_ZOMBIE, PF_EXITING, SIGNAL_GROUP_EXIT, TASK_DEAD, task_struct,
@@ -212,7 +212,7 @@ def release_task(p: task_struct) -> None:
 
 # --- wait --------------------------------------------------------------------
 
-def eligible_child(p: task_struct, which: int, upid: int, options: int, caller: task_struct) -> bool:
+def eligible_child(p: task_struct, which: int, upid: int, options: int) -> bool:
     if which == P_PID and p.pid != upid:
         return False
     if which == P_PGID and p.signal.pgrp != upid:
@@ -235,7 +235,7 @@ def do_wait(which: int, upid: int, options: int, report, finish=lambda r: r) -> 
         groups = [tsk] if options & __WNOTHREAD else list(tsk.signal.threads)
         for t in groups:
             for p in list(t.children):
-                if not p.thread_group_leader or not eligible_child(p, which, upid, options, tsk):
+                if not p.thread_group_leader or not eligible_child(p, which, upid, options):
                     continue
                 found = True
                 if p.exit_state == EXIT_ZOMBIE and options & WEXITED:

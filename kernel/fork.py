@@ -25,11 +25,11 @@ from .task import (
 from .types import UPtr, c_ulong, size_t
 from .uapi import (
     CLONE_ARGS_SIZE_VER0, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_CLEAR_SIGHAND,
-    CLONE_DETACHED, CLONE_FILES, CLONE_FS, CLONE_INTO_CGROUP, CLONE_IO, CLONE_NEWCGROUP,
-    CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER,
-    CLONE_NEWUTS, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_PIDFD, CLONE_PTRACE, CLONE_SETTLS,
-    CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_UNTRACED, CLONE_VFORK, CLONE_VM, CSIGNAL,
-    E2BIG, EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM, RLIMIT_NPROC, SIGCHLD,
+    CLONE_DETACHED, CLONE_FS, CLONE_INTO_CGROUP, CLONE_NEWCGROUP,
+    CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER,
+    CLONE_NEWUTS, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_PIDFD, CLONE_SETTLS,
+    CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL,
+    E2BIG, EAGAIN, EINVAL, ENOMEM, EPERM, RLIMIT_NPROC, SIGCHLD,
 )
 
 _NS_FLAGS = (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID
@@ -130,8 +130,7 @@ def copy_process(args: kernel_clone_args) -> task_struct:
     check_clone_flags(flags)
     if parent.signal.flags & 0x4:     # SIGNAL_GROUP_EXIT: the group is dying
         raise Errno(4)                # EINTR (restart_syscall in Linux)
-    nproc = sum(1 for t in K.tasks.values() if t.mm is not None)
-    if nproc >= parent.signal.rlim[RLIMIT_NPROC][0]:
+    if K.nr_user_tasks >= parent.signal.rlim[RLIMIT_NPROC][0]:
         raise Errno(EAGAIN)
     with contextlib.ExitStack() as undo:
         pid = K.pids.alloc_pid()
@@ -158,7 +157,6 @@ def copy_process(args: kernel_clone_args) -> task_struct:
                 raise Errno(ENOMEM) from None
         undo.callback(tsk.mm.mmput)
         tsk.active_mm = tsk.mm
-        tsk.mm.exe_path = parent.mm.exe_path
         # The child's CPU state: the parent's at this syscall, returning 0.
         tsk.ctx = child_context(args, flags)
         if flags & CLONE_PARENT_SETTID:
@@ -288,6 +286,3 @@ def sys_clone3(uargs: UPtr, size: size_t) -> int:
                                           stack_size=stack_size, tls=tls, child_tid=child_tid,
                                           parent_tid=parent_tid, pidfd=pidfd))
 
-
-__all__ = ["kernel_clone", "copy_process", "EFAULT", "CLONE_FILES", "CLONE_IO", "CLONE_PTRACE",
-           "CLONE_SYSVSEM", "CLONE_UNTRACED"]

@@ -14,11 +14,11 @@ from .mm.uaccess import copy_from_user, get_user_u32, put_user_u32, user_page
 from .panic import Errno
 from .percpu import current
 from .sched.core import ktime_get_ns
-from .sched.wait import BlockOn, wait_queue_head, wake_up
+from .sched.wait import BlockOn, wait_queue_head
 from .syscalls import syscall
 from .task import task_struct
 from .types import UPtr, c_int, c_uint, size_t
-from .uapi import EAGAIN, EFAULT, EINVAL, ENOSYS, ETIMEDOUT
+from .uapi import EAGAIN, EINVAL, ENOSYS, ETIMEDOUT
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP = 0, 1, 2, 3, 4, 5
 FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 6, 7, 8, 9, 10
@@ -237,5 +237,3 @@ def exit_robust_list(tsk: task_struct) -> None:
     except Errno:
         pass
 
-
-__all__ = ["EFAULT", "wake_up"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-from typing import Optional
 
 from emu.machine import Machine
 
@@ -13,6 +12,7 @@ from .entry import make_syscall_entry
 from .fs.console import console_file
 from .fs.file import files_struct
 from .fs.inode import drop_caches
+from .fs.namei import Overlay
 from .mm.page_alloc import FrameAllocator
 from .mm.pgtable import PageTables
 from .percpu import cpu_struct, set_running_cpu
@@ -22,7 +22,7 @@ from .sched.wait import wait_queue_head
 from .state import KernelState, Options
 from .task import PF_KTHREAD, TASK_INTERRUPTIBLE, fs_struct, sighand_struct, signal_struct, task_struct
 from .traps import make_trap_entry
-from .uapi import O_RDONLY, O_RDWR, O_WRONLY, SIGCHLD
+from .uapi import O_RDONLY, O_WRONLY, SIGCHLD
 
 # Register every syscall by importing the modules that define them.
 from . import exec as _exec, exit as _exit, fork as _fork, futex as _futex, signal as _signal  # noqa: F401,E402
@@ -48,13 +48,14 @@ def boot(opts: Options) -> KernelState:
     K.rng = random.Random(opts.seed)
     state.set_state(K)
     # The kernel-only address space CPUs use between tasks (swapper_pg_dir).
-    K.swapper_pt = PageTables(alloc, machine.kernel_pml4e)  # type: ignore[attr-defined]
-    K.swapper_cr3 = K.swapper_pt.cr3                        # type: ignore[attr-defined]
+    K.swapper_pt = PageTables(alloc, machine.kernel_pml4e)
+    K.swapper_cr3 = K.swapper_pt.cr3
+    K.overlay = Overlay()
 
     def tlb_flush_mm(mm) -> None:
         for idx in mm.cpus:
             K.cpus[idx].hw.glue.flush_tlb()
-    K.tlb_flush_mm = tlb_flush_mm                           # type: ignore[attr-defined]
+    K.tlb_flush_mm = tlb_flush_mm
 
     cpu = cpu_struct(0)
     K.cpus.append(cpu)
@@ -114,8 +115,5 @@ def run_kernel(K: KernelState) -> None:
 def shutdown(K: KernelState) -> None:
     """After the last task: drop caches so every frame is free again."""
     drop_caches()
-    K.swapper_pt.free_tables()   # type: ignore[attr-defined]
+    K.swapper_pt.free_tables()
 
-
-__all__ = ["boot", "start_guest", "run_kernel", "shutdown", "Options", "O_RDWR",
-           "Optional"]

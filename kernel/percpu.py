@@ -4,6 +4,7 @@ takes it as `tsk`.  The kernel runs on one host thread: the run loop sets
 which CPU is executing before it hands that CPU to a task."""
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
@@ -19,7 +20,7 @@ class cpu_struct:
     hw: Optional["Cpu"] = None           # the vCPU (emu)
     curr: Optional["task_struct"] = None
     loaded: Optional["task_struct"] = None  # whose context is in the vCPU
-    rq: list = field(default_factory=list)  # runnable tasks, not running
+    rq: deque = field(default_factory=deque)  # runnable tasks, not running
     need_resched: bool = False
     # An mm dropped while its tables were live on this CPU (exit, exec):
     # released by the run loop once the CPU has left them (lazy TLB).

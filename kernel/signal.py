@@ -19,7 +19,7 @@ from .types import UPtr, c_int, pid_t, size_t
 from .uapi import (
     EINVAL, ESRCH, SIG_DFL, SIG_IGN, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGABRT, SIGBUS,
     SIGCHLD, SIGCONT, SIGFPE, SIGILL, SIGKILL, SIGQUIT, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP,
-    SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH, SIGXCPU, SIGXFSZ, SI_KERNEL, SI_TKILL, SI_USER,
+    SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH, SIGXCPU, SIGXFSZ, SI_TKILL, SI_USER,
 )
 from .mm.uaccess import copy_from_user, copy_to_user
 
@@ -325,6 +325,3 @@ def sys_sigaltstack(uss: UPtr, uoss: UPtr) -> int:
             raise Errno(EINVAL)
     return 0
 
-
-def kernel_signal_info(sig: int) -> dict:
-    return {"signo": sig, "code": SI_KERNEL}

@@ -10,7 +10,6 @@ if TYPE_CHECKING:
     from emu.machine import Machine
 
     from .mm.page_alloc import FrameAllocator
-    from .percpu import cpu_struct
     from .pid import PidAllocator
     from .task import task_struct
 
@@ -43,7 +42,10 @@ class KernelState:
     main_task: Optional["task_struct"] = None
     main_status: Optional[int] = None               # wait status of the main guest
     rng: random.Random = field(default_factory=random.Random)
-    swapper_cr3: int = 0                            # kernel-only address space
+    swapper_pt: Any = None                          # kernel-only address space (swapper_pg_dir)
+    swapper_cr3: int = 0
+    tlb_flush_mm: Optional[Callable] = None         # flush every CPU that has an mm loaded
+    overlay: Any = None                             # fs.namei.Overlay: the guest's writes
     timers: list = field(default_factory=list)      # heap of (deadline, seq, task)
     timer_seq: int = 0
     idle_ns: int = 0                                # virtual time skipped while idle
@@ -52,7 +54,7 @@ class KernelState:
     listeners: list = field(default_factory=list)
     stop_reason: str = ""
     counters: dict = field(default_factory=lambda: {
-        "forks": 0, "context_switches": 0, "syscalls": 0, "execs": 0})
+        "forks": 0, "context_switches": 0, "execs": 0})
 
     def emit(self, event: str, **fields: Any) -> None:
         for fn in self.listeners:
@@ -66,6 +68,3 @@ def set_state(k: KernelState) -> None:
     global K
     K = k
 
-
-def emit_listeners() -> list[Callable]:
-    return K.listeners

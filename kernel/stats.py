@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import IO
 
 from .mm.vmstat import vmstat
-from .sched.core import blocks_run
+from .sched.core import blocks_run, syscalls_run
 from .state import KernelState
 
 
@@ -14,7 +14,7 @@ def print_stats(K: KernelState, out: IO[str]) -> None:
     lines = [
         "--- tinyunix stats ---",
         f"basic blocks counted: {blocks_run()} (counted only while time-slicing)",
-        f"syscalls: {c['syscalls']}",
+        f"syscalls: {syscalls_run()}",
         f"page faults: zero-page {v.pgfault_zero}, anonymous {v.pgfault_anon}, "
         f"file {v.pgfault_file}, shared {v.pgfault_shared}, CoW copy {v.cow_copy}, "
         f"CoW reuse {v.cow_reuse}, segv {v.pgfault_segv} (kernel-mode {v.pgfault_kernel})",

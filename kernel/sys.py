@@ -10,14 +10,14 @@ from unicorn import x86_const as X
 
 from . import state
 from .mm.mmap import ShmemObject, check_range, page_align, prot_to_vm_flags, TASK_SIZE
-from .mm.memory import VM_SHARED, VM_MAYWRITE
+from .mm.memory import VM_SHARED
 from .mm.uaccess import copy_from_user, copy_to_user, put_user_u64, strncpy_from_user
 from .panic import Errno
 from .percpu import current, this_cpu
 from .syscalls import syscall
-from .types import UPtr, c_int, c_uint, c_ulong, off_t, pid_t, size_t
+from .types import UPtr, c_int, c_uint, c_ulong, fd_t, off_t, pid_t, size_t
 from .uapi import (
-    ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS, EBADF, EFAULT, EINVAL, ENODEV, ENOMEM,
+    ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS, EINVAL, ENODEV, ENOMEM,
     EPERM, ESRCH, MADV_DONTNEED, MADV_FREE, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE,
     MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PR_GET_CHILD_SUBREAPER,
     PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NAME, PR_SET_PDEATHSIG,
@@ -249,7 +249,7 @@ def sys_brk(brk: c_ulong) -> int:
 
 
 @syscall("mmap")
-def sys_mmap(addr: c_ulong, len_: c_ulong, prot: c_ulong, flags: c_ulong, fd: c_ulong,
+def sys_mmap(addr: c_ulong, len_: c_ulong, prot: c_ulong, flags: c_ulong, fd: fd_t,
              off: off_t) -> int:
     mm = current().mm
     if off & 0xFFF:
@@ -269,7 +269,7 @@ def sys_mmap(addr: c_ulong, len_: c_ulong, prot: c_ulong, flags: c_ulong, fd: c_
         raise Errno(EEXIST)
     vf = prot_to_vm_flags(prot)
     if not flags & MAP_ANONYMOUS:
-        return _mmap_file(mm, addr, length, vf, flags, fd & 0xFFFFFFFF, off, fixed)
+        return _mmap_file(mm, addr, length, vf, flags, fd, off, fixed)
     if mtype != MAP_PRIVATE:
         shm = ShmemObject(mm.alloc)
         return mm.do_mmap(addr, length, vf | VM_SHARED, fixed, shm=shm, pgoff=0)
@@ -281,8 +281,7 @@ def _mmap_file(mm, addr: int, length: int, vf: int, flags: int, fd: int, off: in
     from .fs.inode import iget_host
     from .fs.namei import host_path
     from .fs.open import HostRegOps
-    fd32 = fd - (1 << 32) if fd >> 31 else fd
-    f = current().files.fget(fd32)
+    f = current().files.fget(fd)
     if not isinstance(f.f_op, HostRegOps):
         raise Errno(ENODEV)
     if flags & MAP_TYPE != MAP_PRIVATE and vf & 2:
@@ -324,5 +323,3 @@ def sys_madvise(start: c_ulong, len_: size_t, behavior: c_int) -> int:
         current().mm.madvise_dontneed(s, e)
     return 0
 
-
-__all__ = ["EBADF", "EFAULT", "MAP_SHARED", "VM_MAYWRITE", "c_int"]

@@ -47,13 +47,6 @@ def make_trap_entry(cpu: cpu_struct) -> Callable[[], None]:
         if intno == 14:
             exc_page_fault(cpu, tsk, cr2, err, rip)
             return
-        if intno == 8 and tsk.mm is not None:
-            # A #PF that Unicorn escalated because an earlier exception was
-            # never marked delivered (see DESIGN.md).  Its error code is
-            # lost: infer it from the PTE; a wrong guess only means the
-            # access faults again, now as a plain #PF.
-            exc_page_fault(cpu, tsk, cr2, infer_pf_error(tsk, cr2, rip), rip)
-            return
         sig, code = _TRAP_SIGNALS.get(intno, (SIGSEGV, SI_KERNEL))
         if K.listeners:
             K.emit("trap", task=tsk, intno=intno, rip=rip, signo=sig)
@@ -86,17 +79,6 @@ def exc_page_fault(cpu: cpu_struct, tsk: task_struct, addr: int, err: int, rip: 
     cpu.hw.glue.flush_tlb()
 
 
-def infer_pf_error(tsk: task_struct, addr: int, rip: int) -> int:
-    from emu.paging import _PAGE_PRESENT, _PAGE_RW, PF_PROT
-    pte = tsk.mm.pt.get_pte(addr)
-    err = PF_USER
-    if addr == rip:
-        err |= PF_INSTR
-    elif pte & _PAGE_PRESENT and not pte & _PAGE_RW:
-        err |= PF_PROT | PF_WRITE
-    return err
-
-
 def oom_kill(cpu: cpu_struct, tsk: task_struct) -> None:
     """Out of frames: the faulting process is the victim (SIGKILL)."""
     K = state.K
@@ -111,7 +93,6 @@ def handle_emu_error(tsk: task_struct, err: int) -> None:
     """emu_start returned an error instead of delivering a trap: the
     instruction could not run (Unicorn reports #UD this way)."""
     cpu = state.K.cpus[tsk.cpu]
-    cpu.hw.glue.clear_exception()
     rip = cpu.hw.rip()
     if err == 10:            # UC_ERR_INSN_INVALID
         sig, code = SIGILL, ILL_ILLOPN

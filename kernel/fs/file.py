@@ -4,13 +4,13 @@ CLONE_FILES).  f_count and files_struct.count are explicit refcounts."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from ..panic import Errno
 from ..percpu import current
 from ..syscalls import syscall
 from ..task import task_struct
-from ..types import c_int, c_uint, c_ulong, fd_t
+from ..types import c_int, c_uint, c_ulong
 from ..uapi import (
     EBADF, EINVAL, EMFILE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL,
     FD_CLOEXEC, O_APPEND, O_CLOEXEC, O_NONBLOCK, RLIMIT_NOFILE,
@@ -228,6 +228,3 @@ def sys_fcntl(fd: c_uint, cmd: c_uint, arg: c_ulong) -> int:
         return 0
     raise Errno(EINVAL)
 
-
-__all__ = ["file", "files_struct", "FileOps", "fd_install_new", "copy_files", "exit_files",
-           "Optional", "fd_t"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from .. import state
 from ..panic import Errno
 from ..percpu import current
-from ..uapi import AT_FDCWD, EBADF, ENOENT, ENOTDIR, S_IFREG
+from ..uapi import AT_FDCWD, ENOENT, ENOTDIR, S_IFREG
 from .console import stat_from_host
 from .hosterr import host_errno
 
@@ -32,12 +32,7 @@ class Overlay:
 
 
 def overlay() -> Overlay:
-    K = state.K
-    ov = getattr(K, "overlay", None)
-    if ov is None:
-        ov = Overlay()
-        K.overlay = ov  # type: ignore[attr-defined]
-    return ov
+    return state.K.overlay
 
 
 def guest_abspath(dfd: int, path: str) -> str:
@@ -82,6 +77,3 @@ def lookup_stat(dfd: int, path: str, follow: bool = True) -> dict:
         raise host_errno(e) from None
     return stat_from_host(st)
 
-
-__all__ = ["guest_abspath", "host_path", "lookup_stat", "overlay", "Overlay", "OverlayNode",
-           "EBADF"]

@@ -13,7 +13,7 @@ from ..sched.wait import BlockOn, wait_queue_head, wake_up
 from ..syscalls import syscall
 from ..types import UPtr, c_int
 from ..uapi import (
-    EAGAIN, EINVAL, EPIPE, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFIFO, SIGPIPE,
+    EAGAIN, EINVAL, EPIPE, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFIFO, SIGPIPE,
 )
 from .file import FileOps, fd_install_new, file
 
@@ -107,7 +107,7 @@ def pipe_stat(p: pipe_inode_info) -> dict:
 
 
 def do_pipe2(fildes: int, flags: int) -> int:
-    if flags & ~(O_CLOEXEC | O_NONBLOCK | 0o40000):
+    if flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
         raise Errno(EINVAL)
     p = pipe_inode_info()
     p.readers = p.writers = 1

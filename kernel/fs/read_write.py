@@ -8,7 +8,7 @@ from ..panic import Errno
 from ..percpu import current
 from ..sched.wait import BlockOn
 from ..syscalls import syscall
-from ..types import UPtr, c_int, c_uint, fd_t, off_t, size_t
+from ..types import UPtr, c_int, c_uint, off_t, size_t
 from ..uapi import EBADF, EFAULT, EINVAL, O_ACCMODE, O_RDONLY, O_WRONLY
 from .file import file
 
@@ -145,5 +145,3 @@ def sys_pread64(fd: c_uint, buf: UPtr, count: size_t, pos: off_t) -> int:
     copy_to_user(buf, data)
     return len(data)
 
-
-__all__ = ["sys_read", "sys_write", "fd_t"]

@@ -16,8 +16,7 @@ from emu.paging import PAGE_SIZE, USER_TOP
 from ..panic import BUG, Errno
 from ..uapi import EINVAL, ENOMEM
 from .memory import (
-    VM_EXEC, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SHARED,
-    VM_WRITE, change_protection, copy_page_range, zap_page_range,
+    VM_EXEC, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE, change_protection, copy_page_range, zap_page_range,
 )
 from .pgtable import PageTables
 
@@ -207,12 +206,9 @@ class mm_struct:
             if addr + length > TASK_SIZE or addr < 0:
                 raise Errno(ENOMEM)
             self.do_munmap(addr, length)
-        else:
-            if addr and addr >= MMAP_MIN_ADDR and addr + length <= TASK_SIZE \
-                    and not self.overlapping(addr, addr + length):
-                pass  # the hint is free: take it
-            else:
-                addr = self.get_unmapped_area(length)
+        elif not (addr >= MMAP_MIN_ADDR and addr + length <= TASK_SIZE
+                  and not self.overlapping(addr, addr + length)):
+            addr = self.get_unmapped_area(length)   # no hint, or it is taken
         vm_flags |= VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
         vma = vm_area_struct(addr, addr + length, vm_flags, pgoff, file, shm, name)
         vma.get_refs()

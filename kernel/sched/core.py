@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 import struct
-from typing import TYPE_CHECKING
 
 from emu.machine import EMU_UNTIL
 
@@ -20,9 +19,6 @@ from .. import state
 from ..percpu import cpu_struct, set_running_cpu
 from ..task import TASK_DEAD, TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE, task_struct
 from .wait import BlockOn, add_wait, remove_wait
-
-if TYPE_CHECKING:
-    pass
 
 # Virtual time (ns): each basic block, syscall and trap costs a fixed amount.
 BLOCK_NS = 2
@@ -49,6 +45,10 @@ def ktime_get_ns() -> int:
 
 def blocks_run() -> int:
     return sum(_COUNTERS.unpack_from(c.hw.shared, _COUNTERS_OFF)[0] for c in state.K.cpus)
+
+
+def syscalls_run() -> int:
+    return sum(_COUNTERS.unpack_from(c.hw.shared, _COUNTERS_OFF)[2] for c in state.K.cpus)
 
 
 # --- wake-ups and sleeping --------------------------------------------------
@@ -103,7 +103,7 @@ def run_timers(now: int) -> None:
 def pick_next_task(cpu: cpu_struct) -> task_struct | None:
     rq = cpu.rq
     while rq:
-        tsk = rq.pop(0)
+        tsk = rq.popleft()
         if tsk.state == TASK_RUNNING and not tsk.exit_state:
             return tsk
     return None
@@ -140,22 +140,15 @@ def finish_mm_drop(cpu: cpu_struct) -> None:
     """Release address spaces a task left while running on them."""
     K = state.K
     cpu.hw.set_cr3(K.swapper_cr3)
-    cpu.hw.glue.clear_exception()
     for mm in cpu.deferred_mm:
         mm.cpus.discard(cpu.index)
         mm.mmput()
     cpu.deferred_mm.clear()
 
 
-def finish_restart(tsk: task_struct) -> None:
-    """Run the continuation of a syscall the task slept in; write its
-    result to rax as the syscall return, or sleep again."""
-    from ..entry import finish_syscall_after_sleep
-    finish_syscall_after_sleep(tsk)
-
-
 def run(cpu: cpu_struct) -> None:
     """Drive `cpu` until no user task is left (or the run is stopped)."""
+    from ..entry import finish_syscall_after_sleep
     from ..signal import do_signal, signal_pending
     from ..traps import handle_emu_error
 
@@ -183,7 +176,7 @@ def run(cpu: cpu_struct) -> None:
         cpu.need_resched = False
         context_switch(cpu, tsk)
         if tsk.restart is not None:
-            finish_restart(tsk)
+            finish_syscall_after_sleep(tsk)
             if tsk.state != TASK_RUNNING or tsk.exit_state:
                 continue
         if signal_pending(tsk):
@@ -221,8 +214,6 @@ def run(cpu: cpu_struct) -> None:
             K.stop_reason = f"--max-instructions reached ({K.opts.max_instructions} blocks)"
             break
         if tsk.state == TASK_RUNNING and not tsk.exit_state:
-            if tsk.entry is None:
-                pass
             tsk.nivcsw += 1
             cpu.rq.append(tsk)
         cpu.curr = None
