@@ -154,14 +154,24 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
         U.emu_stop(uc);
 }
 
-static void hook_rdtsc(uc_engine *uc, void *user)
+/* rdtsc: the kernel's handler returns the time-stamp counter to show
+ * (virtual time), written to edx:eax; returning 1 tells Unicorn the
+ * instruction is done (uc_cb_insn_cpuid_t covers rdtsc too). */
+static int hook_rdtsc(uc_engine *uc, void *user)
 {
     Glue *g = (Glue *)user;
     PyObject *r = PyObject_CallNoArgs(g->on_rdtsc);
-    if (!r)
+    if (!r) {
         glue_fail(g);
-    else
-        Py_DECREF(r);
+        return 0;
+    }
+    uint64_t tsc = PyLong_AsUnsignedLongLongMask(r);
+    Py_DECREF(r);
+    uint64_t lo = tsc & 0xFFFFFFFFu, hi = tsc >> 32;
+    static int ids[2] = {R_RAX, R_RDX};
+    void *ptrs[2] = {&lo, &hi};
+    U.reg_write_batch(uc, ids, ptrs, 2);
+    return 1;
 }
 
 /* ---- module-level set-up ---- */
@@ -290,6 +300,14 @@ static PyObject *glue_stop(Glue *g, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* flush_tb(): drop all translated code before the next run (a frame that
+ * held code was freed and may be reused). */
+static PyObject *glue_flush_tb(Glue *g, PyObject *unused)
+{
+    g->flush_tb = 1;
+    Py_RETURN_NONE;
+}
+
 static PyObject *glue_flush_tlb(Glue *g, PyObject *unused)
 {
     U.ctl(g->uc, UC_CTL_WRITE(UC_CTL_TLB_FLUSH, 0));
@@ -325,6 +343,7 @@ static PyMethodDef glue_methods[] = {
     {"emu_start", (PyCFunction)glue_emu_start, METH_VARARGS, "run until stopped"},
     {"stop", (PyCFunction)glue_stop, METH_NOARGS, "uc_emu_stop"},
     {"flush_tlb", (PyCFunction)glue_flush_tlb, METH_NOARGS, "flush the TLB"},
+    {"flush_tb", (PyCFunction)glue_flush_tb, METH_NOARGS, "retranslate before the next run"},
     {"set_slice", (PyCFunction)glue_set_slice, METH_VARARGS, "blocks until the slice ends"},
     {NULL}
 };

@@ -17,7 +17,7 @@ from .mm.page_alloc import FrameAllocator
 from .mm.pgtable import PageTables
 from .percpu import cpu_struct, set_running_cpu
 from .pid import PidAllocator
-from .sched.core import run
+from .sched.core import rdtsc_virtual, run
 from .sched.wait import wait_queue_head
 from .state import KernelState, Options
 from .task import PF_KTHREAD, TASK_INTERRUPTIBLE, fs_struct, sighand_struct, signal_struct, task_struct
@@ -59,7 +59,7 @@ def boot(opts: Options) -> KernelState:
 
     cpu = cpu_struct(0)
     K.cpus.append(cpu)
-    cpu.hw = machine.add_cpu(make_syscall_entry(cpu), make_trap_entry(cpu), lambda: None)
+    cpu.hw = machine.add_cpu(make_syscall_entry(cpu), make_trap_entry(cpu), rdtsc_virtual)
     cpu.hw.start_paging(K.swapper_cr3)
     set_running_cpu(cpu)
     init = _kernel_task(K.pids.alloc_pid(), "init")

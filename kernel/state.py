@@ -48,7 +48,7 @@ class KernelState:
     overlay: Any = None                             # fs.namei.Overlay: the guest's writes
     timers: list = field(default_factory=list)      # heap of (deadline, seq, task)
     timer_seq: int = 0
-    idle_ns: int = 0                                # virtual time skipped while idle
+    idle_ns: int = 0                                # virtual time not counted by the glue (idle, rdtsc)
     # Observers: callables(event: str, **fields).  The tracer, the stats
     # and later the debugger subscribe here.
     listeners: list = field(default_factory=list)

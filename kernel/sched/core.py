@@ -24,6 +24,7 @@ from .wait import BlockOn, add_wait, remove_wait
 BLOCK_NS = 2
 SYSCALL_NS = 150
 TRAP_NS = 400
+RDTSC_NS = 20
 _COUNTERS = struct.Struct("<QqQQ")   # blocks, slice_left, syscalls, traps
 _COUNTERS_OFF = 13 * 8
 
@@ -41,6 +42,14 @@ def ktime_get_ns() -> int:
         blocks, _left, sysc, traps = _COUNTERS.unpack_from(cpu.hw.shared, _COUNTERS_OFF)
         t += blocks * BLOCK_NS + sysc * SYSCALL_NS + traps * TRAP_NS
     return t
+
+
+def rdtsc_virtual() -> int:
+    """The time-stamp counter the guest reads: virtual ns (a 1 GHz TSC),
+    so rdtsc repeats from run to run like every other clock.  Each read
+    costs RDTSC_NS of virtual time, so two reads never show the same value."""
+    state.K.idle_ns += RDTSC_NS
+    return ktime_get_ns()
 
 
 def blocks_run() -> int:
@@ -205,6 +214,12 @@ def run(cpu: cpu_struct) -> None:
         else:
             cpu.block_hook = False
             glue.set_slice(0)
+        if K.alloc.tb_dirty:
+            # A frame that held code was freed: translations keyed by its
+            # physical address must not outlive it (see free_frame).
+            K.alloc.tb_dirty = False
+            for c in K.cpus:
+                c.hw.glue.flush_tb()
         err = hw.resume(hw.rip(), EMU_UNTIL)
         if cpu.deferred_mm:
             finish_mm_drop(cpu)
