@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 
 from . import state
-from .binfmt_elf import ExecFormatError, create_elf_tables, load_segments, parse_elf
+from .binfmt_elf import ElfImage, ExecFormatError, create_elf_tables, load_segments, parse_elf
 from .fs.hosterr import host_errno
-from .fs.inode import iget_host, keep_warm
+from .fs.inode import Inode, iget_host, keep_warm
 from .fs.namei import guest_abspath, host_path, overlay
 from .mm.mmap import new_mm
 from .mm.uaccess import get_user_ptr_array, strncpy_from_user
@@ -24,11 +24,10 @@ MAX_ARG_STRLEN = 32 * 4096
 MAX_ARG_TOTAL = 2 << 20
 
 
-def exec_binprm(tsk: task_struct, gpath: str, argv: list[bytes], envp: list[bytes]) -> None:
-    """Load the program at guest path `gpath` into a fresh mm and make it
-    tsk's.  On return tsk.entry holds (rip, rsp) for the new program.
-    Raises Errno (ENOENT, EACCES, ENOEXEC, ENOMEM, E2BIG) or ExecFormatError."""
-    K = state.K
+def open_exec(gpath: str, argv: list[bytes], envp: list[bytes]) -> tuple[Inode, ElfImage]:
+    """The checks an exec may fail without harming the caller: the file
+    exists, is executable and is an ELF program we can load, and the
+    arguments fit.  Raises Errno or ExecFormatError."""
     if sum(len(a) + 1 for a in argv) + sum(len(e) + 1 for e in envp) > MAX_ARG_TOTAL:
         raise Errno(E2BIG)
     if gpath in overlay().files:
@@ -43,7 +42,15 @@ def exec_binprm(tsk: task_struct, gpath: str, argv: list[bytes], envp: list[byte
         ino = iget_host(hp)
     except OSError as e:
         raise host_errno(e) from None
-    img = parse_elf(ino.data)
+    return ino, parse_elf(ino.data)
+
+
+def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
+                argv: list[bytes], envp: list[bytes]) -> None:
+    """Load the program open_exec checked into a fresh mm and make it
+    tsk's.  On return tsk.entry holds (rip, rsp) for the new program.
+    Raises Errno(ENOMEM) with tsk untouched."""
+    K = state.K
     mm = new_mm(K.alloc, K.machine.kernel_pml4e, K.tlb_flush_mm)
     try:
         bias = load_segments(mm, ino, img)
@@ -89,14 +96,20 @@ def do_execveat(fd: int, filename: int, argv_p: int, envp_p: int, flags: int) ->
     path = strncpy_from_user(filename).decode("utf-8", "surrogateescape")
     argv = [strncpy_from_user(p, MAX_ARG_STRLEN) for p in get_user_ptr_array(argv_p)] if argv_p else []
     envp = [strncpy_from_user(p, MAX_ARG_STRLEN) for p in get_user_ptr_array(envp_p)] if envp_p else []
-    if tsk.signal.nr_threads > 1:
-        from .exit import de_thread
-        de_thread(tsk)
+    gpath = guest_abspath(fd, path)
     try:
-        exec_binprm(tsk, guest_abspath(fd, path), argv, envp)
+        ino, img = open_exec(gpath, argv, envp)
     except ExecFormatError:
         raise Errno(ENOEXEC) from None
-    return None
+
+    def load() -> None:
+        exec_binprm(tsk, gpath, ino, img, argv, envp)
+        return None
+
+    if tsk.signal.nr_threads > 1:
+        from .exit import de_thread
+        return de_thread(tsk, load)   # may sleep until the other threads are gone
+    return load()
 
 
 @syscall("execve")

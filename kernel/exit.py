@@ -20,7 +20,7 @@ from .task import (
 )
 from .types import UPtr, c_int, pid_t
 from .uapi import (
-    CLD_DUMPED, CLD_EXITED, CLD_KILLED, ECHILD, EINVAL, P_ALL, P_PGID, P_PID, SA_NOCLDWAIT,
+    CLD_DUMPED, CLD_EXITED, CLD_KILLED, EAGAIN, ECHILD, EINVAL, P_ALL, P_PGID, P_PID, SA_NOCLDWAIT,
     SIG_IGN, SIGCHLD, SIGKILL, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED,
     __WALL, __WCLONE, __WNOTHREAD,
 )
@@ -187,6 +187,10 @@ def exit_notify(tsk: task_struct, group_dead: bool) -> None:
         dead.append(tsk)
     for p in dead:
         release_task(p)
+    gx = tsk.signal.group_exit_task
+    if gx is not None and gx is not tsk:
+        from .sched.core import wake_up_process
+        wake_up_process(gx)            # de_thread counts the threads left
 
 
 def release_task(p: task_struct) -> None:
@@ -330,14 +334,55 @@ def sys_exit_group(error_code: c_int) -> None:
     do_group_exit((error_code & 0xFF) << 8)
 
 
-def de_thread(tsk: task_struct) -> None:
-    """execve from a multi-threaded process: every other thread is killed
-    (SIGKILL) and leaves the group when it next runs.  Partial: Linux also
-    waits for them and lets a non-leader take over the leader's pid; here
-    the exec proceeds at once and the caller keeps its own tid."""
+def de_thread(tsk: task_struct, cont):
+    """execve from a multi-threaded process (fs/exec.c de_thread): kill
+    every other thread, sleep until they are gone, and if tsk is not the
+    leader, take over the leader's pid and place in the process tree, so
+    the program after exec has pid == tgid and the same parent.  Then
+    returns cont().  Another thread already ending the group: EAGAIN."""
+    from .sched.wait import BlockOn
     from .signal import sigmask, signal_wake_up
-    tsk.signal.group_exit_task = tsk   # do_signal: the others exit alone
-    for t in list(tsk.signal.threads):
+    sig = tsk.signal
+    if sig.flags & SIGNAL_GROUP_EXIT or sig.group_exit_task not in (None, tsk):
+        raise Errno(EAGAIN)
+    sig.group_exit_task = tsk          # do_signal: the others exit alone
+    for t in list(sig.threads):
         if t is not tsk and not t.exit_state:
             t.pending |= sigmask(SIGKILL)
             signal_wake_up(t)
+
+    def wait_others():
+        # exit_notify wakes us as each one goes; the leader stays as a
+        # zombie (delay_group_leader) and is ours to release.
+        for t in sig.threads:
+            if t is not tsk and not (t is tsk.group_leader and t.exit_state):
+                raise BlockOn([], wait_others)
+        if not tsk.thread_group_leader:
+            exchange_leader(tsk, tsk.group_leader)
+        sig.group_exit_task = None
+        return cont()
+
+    return wait_others()
+
+
+def exchange_leader(tsk: task_struct, leader: task_struct) -> None:
+    """de_thread's second half: tsk becomes the group leader, with the
+    leader's pid (the tgid), parent and exit signal; the old leader, a
+    zombie, is released under tsk's old tid."""
+    K = state.K
+    old_tid = tsk.pid
+    tsk.pid, leader.pid = leader.pid, old_tid
+    K.tasks[tsk.pid] = tsk
+    K.tasks[leader.pid] = leader
+    tsk.real_parent, tsk.parent = leader.real_parent, leader.parent
+    tsk.exit_signal, leader.exit_signal = leader.exit_signal, -1
+    tsk.start_time = leader.start_time
+    siblings = leader.parent.children
+    siblings[siblings.index(leader)] = tsk
+    tsk.group_leader = leader.group_leader = tsk
+    tsk.signal.threads.remove(tsk)
+    tsk.signal.threads.insert(0, tsk)
+    if leader is K.main_task:
+        K.main_task = tsk
+    leader.parent = None               # release_task: not in anyone's children
+    release_task(leader)

@@ -74,7 +74,7 @@ def boot(opts: Options) -> KernelState:
 def start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes],
                 cwd: str) -> task_struct:
     """Create init's child that runs `gpath` (raises on exec failure)."""
-    from .exec import exec_binprm
+    from .exec import exec_binprm, open_exec
     init = K.init_task
     pid = K.pids.alloc_pid()
     t = task_struct(pid=pid, tgid=pid, comm=os.path.basename(gpath)[:15])
@@ -96,7 +96,8 @@ def start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes]
     cpu = K.cpus[0]
     cpu.curr = t
     try:
-        exec_binprm(t, gpath, argv, envp)
+        ino, img = open_exec(gpath, argv, envp)
+        exec_binprm(t, gpath, ino, img, argv, envp)
     finally:
         cpu.curr = None
     init.children.append(t)
