@@ -22,7 +22,7 @@ from .types import UPtr, c_int, pid_t
 from .uapi import (
     CLD_DUMPED, CLD_EXITED, CLD_KILLED, EAGAIN, ECHILD, EINVAL, P_ALL, P_PGID, P_PID, SA_NOCLDWAIT,
     SIG_IGN, SIGCHLD, SIGKILL, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED,
-    __WALL, __WCLONE, __WNOTHREAD,
+    __WALL, __WCLONE, __WNOTHREAD, _NSIG,
 )
 
 
@@ -166,7 +166,7 @@ def do_notify_parent(tsk: task_struct, sig: int) -> bool:
         autoreap = True
         if psig.handler == SIG_IGN:
             sig = 0
-    if sig:
+    if 0 < sig <= _NSIG:              # valid_signal: clone's exit signal is not checked
         send_signal(sig, parent, {"signo": sig, "code": code, "pid": tsk.pid, "status": status},
                     True)
     wake_up(parent.signal.wait_chldexit)

@@ -7,33 +7,38 @@ from __future__ import annotations
 
 import contextlib
 import struct
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 from unicorn import x86_const as X
 
 from . import state
 from .fs.file import copy_files, exit_files
-from .mm.uaccess import copy_from_user, put_user_u32
+from .mm.mmap import TASK_SIZE
+from .mm.uaccess import copy_from_user, copy_to_user, put_user_u32
 from .panic import Errno, OutOfMemory
 from .percpu import current, this_cpu
 from .sched.core import wake_up_new_task
 from .sched.wait import BlockOn, wait_queue_head
 from .syscalls import syscall
 from .task import (
-    PF_FORKNOEXEC, TASK_NEW, fs_struct, k_sigaction, sighand_struct, signal_struct, task_struct,
+    PF_FORKNOEXEC, SIGNAL_GROUP_EXIT, TASK_NEW, fs_struct, k_sigaction, sighand_struct, signal_struct, task_struct,
 )
 from .types import UPtr, c_ulong, size_t
 from .uapi import (
-    CLONE_ARGS_SIZE_VER0, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_CLEAR_SIGHAND,
-    CLONE_DETACHED, CLONE_FS, CLONE_INTO_CGROUP, CLONE_NEWCGROUP,
-    CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER,
+    CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER2, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID,
+    CLONE_CLEAR_SIGHAND, CLONE_DETACHED, CLONE_FS, CLONE_INTO_CGROUP, CLONE_NEWCGROUP,
+    CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER,
     CLONE_NEWUTS, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_PIDFD, CLONE_SETTLS,
-    CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL,
-    E2BIG, EAGAIN, EINVAL, ENOMEM, EPERM, RLIMIT_NPROC, SIGCHLD,
+    CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL,
+    E2BIG, EAGAIN, EBADF, EINTR, EINVAL, ENOMEM, EPERM, RLIMIT_NPROC, SIGCHLD, _NSIG,
 )
 
+# CLONE_NEWTIME shares its bit with the exit signal: only clone3 can ask for it.
 _NS_FLAGS = (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID
-             | CLONE_NEWNET | CLONE_NEWCGROUP)
+             | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME)
+CLONE_LEGACY_FLAGS = 0xFFFFFFFF
+PAGE_SIZE = 4096
 
 
 @dataclass
@@ -46,6 +51,8 @@ class kernel_clone_args:
     child_tid: int = 0
     parent_tid: int = 0
     pidfd: int = 0
+    set_tid: list[int] = field(default_factory=list)   # clone3: the pid asked for
+    cgroup: int = 0
 
 
 def copy_fs(clone_flags: int, tsk: task_struct, parent: task_struct) -> None:
@@ -98,26 +105,76 @@ def copy_signal(clone_flags: int, tsk: task_struct, parent: task_struct) -> None
     tsk.signal = sig
 
 
-def check_clone_flags(clone_flags: int) -> None:
-    """copy_process's flag checks, errno for errno."""
+def is_global_init(tsk: task_struct) -> bool:
+    return tsk.tgid == 1
+
+
+def capable_sys_admin() -> bool:
+    """CAP_SYS_ADMIN: the guest runs with the host's uid (sys_getuid), and
+    root holds every capability."""
+    return os.geteuid() == 0
+
+
+def check_clone_flags(clone_flags: int, parent: task_struct) -> None:
+    """The checks copy_process makes of the flags alone, in Linux's order,
+    before it builds anything: each failure is EINVAL."""
+    # Sharing the root with a task in another mount or user namespace.
     if clone_flags & (CLONE_NEWNS | CLONE_FS) == (CLONE_NEWNS | CLONE_FS):
         raise Errno(EINVAL)
     if clone_flags & (CLONE_NEWUSER | CLONE_FS) == (CLONE_NEWUSER | CLONE_FS):
         raise Errno(EINVAL)
+    # Thread groups share handlers, and shared handlers imply a shared VM.
     if clone_flags & CLONE_THREAD and not clone_flags & CLONE_SIGHAND:
         raise Errno(EINVAL)
     if clone_flags & CLONE_SIGHAND and not clone_flags & CLONE_VM:
         raise Errno(EINVAL)
-    if clone_flags & CLONE_PARENT and current().pid == 1:
+    # init may not create siblings: they would have no reaper.
+    if clone_flags & CLONE_PARENT and is_global_init(parent):
         raise Errno(EINVAL)
+    # A thread stays in its group's pid and user namespace.
     if clone_flags & CLONE_THREAD and clone_flags & (CLONE_NEWUSER | CLONE_NEWPID):
         raise Errno(EINVAL)
-    if clone_flags & CLONE_PIDFD and clone_flags & (CLONE_DETACHED | CLONE_THREAD):
+    # CLONE_DETACHED is kept free for a later pidfd meaning (since 6.9
+    # CLONE_THREAD is allowed with CLONE_PIDFD).
+    if clone_flags & CLONE_PIDFD and clone_flags & CLONE_DETACHED:
         raise Errno(EINVAL)
-    if clone_flags & _NS_FLAGS:
-        raise Errno(EPERM)            # namespaces arrive with the PID-namespace issue
-    if clone_flags & CLONE_PIDFD:
-        raise Errno(EINVAL)           # pidfds are not implemented yet
+
+
+def copy_namespaces(clone_flags: int) -> None:
+    """copy_creds (CLONE_NEWUSER) and copy_namespaces.  No namespace is
+    implemented: where Linux would make one we refuse with EPERM, which is
+    what an unprivileged caller gets; the checks Linux makes before that
+    give its errno."""
+    ns = clone_flags & _NS_FLAGS
+    if not ns:
+        return
+    # Inside a new user namespace the caller holds CAP_SYS_ADMIN.
+    if ns & ~CLONE_NEWUSER and not (clone_flags & CLONE_NEWUSER or capable_sys_admin()):
+        raise Errno(EPERM)
+    # CLONE_SYSVSEM shares the semaphore undo list, which a new IPC
+    # namespace must not see.
+    if clone_flags & (CLONE_NEWIPC | CLONE_SYSVSEM) == (CLONE_NEWIPC | CLONE_SYSVSEM):
+        raise Errno(EINVAL)
+    raise Errno(EPERM)                # namespaces arrive with the PID-namespace issue
+
+
+def copy_thread_tls(clone_flags: int, tls: int) -> None:
+    """x86's copy_thread: CLONE_SETTLS goes through ARCH_SET_FS, which
+    refuses a base outside the user range."""
+    if clone_flags & CLONE_SETTLS and tls >= TASK_SIZE:
+        raise Errno(EPERM)
+
+
+def check_set_tid(set_tid: list[int]) -> None:
+    """alloc_pid's checks of clone3's set_tid, one pid namespace level
+    here (the caller then takes that pid, EEXIST if it is in use)."""
+    if len(set_tid) > 1:              # more levels than namespaces
+        raise Errno(EINVAL)
+    tid = set_tid[0]
+    if tid < 1 or tid >= state.K.pids.pid_max:
+        raise Errno(EINVAL)
+    if not capable_sys_admin():       # checkpoint_restore_ns_capable
+        raise Errno(EPERM)
 
 
 def copy_process(args: kernel_clone_args) -> task_struct:
@@ -127,14 +184,30 @@ def copy_process(args: kernel_clone_args) -> task_struct:
     K = state.K
     parent = current()
     flags = args.flags
-    check_clone_flags(flags)
-    if parent.signal.flags & 0x4:     # SIGNAL_GROUP_EXIT: the group is dying
-        raise Errno(4)                # EINTR (restart_syscall in Linux)
-    if K.nr_user_tasks >= parent.signal.rlim[RLIMIT_NPROC][0]:
-        raise Errno(EAGAIN)
+    check_clone_flags(flags, parent)
+    if parent.signal.flags & SIGNAL_GROUP_EXIT:   # the group is dying
+        raise Errno(EINTR)                        # (restart_syscall in Linux)
+    # RLIMIT_NPROC counts the user's tasks; root (INIT_USER, and anyone
+    # with CAP_SYS_RESOURCE/CAP_SYS_ADMIN) is exempt, as in Linux.
+    if K.nr_user_tasks >= parent.signal.rlim[RLIMIT_NPROC][0] and os.getuid() != 0:
+        from .sys import CAP_SYS_ADMIN, CAP_SYS_RESOURCE, capable
+        if not capable(CAP_SYS_RESOURCE) and not capable(CAP_SYS_ADMIN):
+            raise Errno(EAGAIN)
+    # The checks that need no object built, in copy_process's order:
+    # namespaces, then the TLS (copy_thread), then the pid asked for.
+    copy_namespaces(flags)
+    copy_thread_tls(flags, args.tls)
+    if args.set_tid:
+        check_set_tid(args.set_tid)
     with contextlib.ExitStack() as undo:
-        pid = K.pids.alloc_pid()
+        pid = K.pids.alloc_pid_nr(args.set_tid[0]) if args.set_tid else K.pids.alloc_pid()
         undo.callback(K.pids.free_pid, pid)
+        if flags & CLONE_PIDFD:
+            raise Errno(EINVAL)       # pidfds are not implemented yet
+        if flags & CLONE_INTO_CGROUP:
+            # cgroup_css_set_fork: the fd must name a cgroup2 directory,
+            # and there is no cgroup2 filesystem here.
+            raise Errno(EBADF)
         tsk = task_struct(pid=pid, tgid=pid, comm=parent.comm, state=TASK_NEW)
         tsk.flags = PF_FORKNOEXEC
         tsk.blocked = parent.blocked
@@ -159,12 +232,14 @@ def copy_process(args: kernel_clone_args) -> task_struct:
         tsk.active_mm = tsk.mm
         # The child's CPU state: the parent's at this syscall, returning 0.
         tsk.ctx = child_context(args, flags)
-        if flags & CLONE_PARENT_SETTID:
-            put_user_u32(args.parent_tid, pid)
         if flags & CLONE_CHILD_SETTID:
+            # Linux writes it from the child (schedule_tail) and ignores a
+            # fault; the child's memory is already its own here.
             tsk.set_child_tid = args.child_tid
-            from .mm.uaccess import copy_to_user
-            copy_to_user(args.child_tid, struct.pack("<I", pid), tsk.mm)
+            try:
+                copy_to_user(args.child_tid, struct.pack("<I", pid), tsk.mm)
+            except Errno:
+                pass
         if flags & CLONE_CHILD_CLEARTID:
             tsk.clear_child_tid = args.child_tid
         # Nothing can fail from here on: let go of the undo steps.
@@ -205,7 +280,7 @@ def child_context(args: kernel_clone_args, flags: int):
     ctx.reg_write(X.UC_X86_REG_RCX, next_rip)
     ctx.reg_write(X.UC_X86_REG_R11, rflags)
     if args.stack:
-        ctx.reg_write(X.UC_X86_REG_RSP, args.stack + args.stack_size)
+        ctx.reg_write(X.UC_X86_REG_RSP, args.stack)
     if flags & CLONE_SETTLS:
         ctx.reg_write(X.UC_X86_REG_FS_BASE, args.tls)
     return ctx
@@ -215,8 +290,18 @@ def kernel_clone(args: kernel_clone_args) -> int:
     """Create the child and make it runnable.  With CLONE_VFORK the parent
     sleeps until the child exits or execs, then returns the child's pid."""
     K = state.K
+    # For legacy clone CLONE_PIDFD returns the pidfd through parent_tid, so
+    # the two cannot both be asked for at one address.
+    if args.flags & CLONE_PIDFD and args.flags & CLONE_PARENT_SETTID \
+            and args.pidfd == args.parent_tid:
+        raise Errno(EINVAL)
     tsk = copy_process(args)
     pid = tsk.pid
+    if args.flags & CLONE_PARENT_SETTID:
+        try:                          # put_user, its fault ignored
+            put_user_u32(args.parent_tid, pid)
+        except Errno:
+            pass
     if K.listeners:
         K.emit("fork", parent=current(), child=tsk, flags=args.flags)
     if args.flags & CLONE_VFORK:
@@ -246,43 +331,82 @@ def sys_vfork() -> int:
 @syscall("clone")
 def sys_clone(clone_flags: c_ulong, newsp: UPtr, parent_tidptr: UPtr, child_tidptr: UPtr,
               tls: c_ulong) -> int:
-    # x86-64 argument order: flags, stack, parent_tid, child_tid, tls.
-    sig = clone_flags & CSIGNAL
-    if sig > 64:
+    # x86-64 argument order: flags, stack, parent_tid, child_tid, tls.  Only
+    # the low 32 bits count; the low byte is the exit signal, not checked
+    # (a child whose exit signal is not valid signals nobody).
+    flags = clone_flags & 0xFFFFFFFF
+    return kernel_clone(kernel_clone_args(flags=flags & ~CSIGNAL, exit_signal=flags & CSIGNAL,
+                                          stack=newsp, tls=tls, child_tid=child_tidptr,
+                                          parent_tid=parent_tidptr, pidfd=parent_tidptr))
+
+
+_CLONE_ARGS = struct.Struct("<11Q")  # struct clone_args up to VER2 (88 bytes)
+MAX_PID_NS_LEVEL = 32
+INT_MAX = 0x7FFFFFFF
+
+
+def copy_struct_from_user(uaddr: int, ksize: int, usize: int) -> bytes:
+    """An extensible struct: a longer user struct must be zero past what
+    we know (E2BIG otherwise), a shorter one is zero-extended."""
+    if usize > ksize:
+        if any(copy_from_user(uaddr + ksize, usize - ksize)):
+            raise Errno(E2BIG)
+    return copy_from_user(uaddr, min(usize, ksize)).ljust(ksize, b"\0")
+
+
+def copy_clone_args_from_user(uargs: int, usize: int) -> kernel_clone_args:
+    if usize > PAGE_SIZE:
+        raise Errno(E2BIG)
+    if usize < CLONE_ARGS_SIZE_VER0:
         raise Errno(EINVAL)
-    return kernel_clone(kernel_clone_args(flags=clone_flags & ~CSIGNAL & 0xFFFFFFFF,
-                                          exit_signal=sig, stack=newsp, tls=tls,
-                                          child_tid=child_tidptr, parent_tid=parent_tidptr))
+    (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
+     set_tid, set_tid_size, cgroup) = _CLONE_ARGS.unpack(
+        copy_struct_from_user(uargs, _CLONE_ARGS.size, usize))
+    if set_tid_size > MAX_PID_NS_LEVEL:
+        raise Errno(EINVAL)
+    if (set_tid == 0) != (set_tid_size == 0):
+        raise Errno(EINVAL)
+    if exit_signal & ~CSIGNAL or exit_signal > _NSIG:      # valid_signal
+        raise Errno(EINVAL)
+    if flags & CLONE_INTO_CGROUP and (cgroup > INT_MAX or usize < CLONE_ARGS_SIZE_VER2):
+        raise Errno(EINVAL)
+    tids = list(struct.unpack(f"<{set_tid_size}i", copy_from_user(set_tid, 4 * set_tid_size))) \
+        if set_tid else []
+    return kernel_clone_args(flags=flags, pidfd=pidfd, child_tid=child_tid,
+                             parent_tid=parent_tid, exit_signal=exit_signal, stack=stack,
+                             stack_size=stack_size, tls=tls, set_tid=tids, cgroup=cgroup)
 
 
-_CLONE_ARGS = struct.Struct("<11Q")  # up to VER2 (88 bytes)
+def clone3_stack_valid(kargs: kernel_clone_args) -> bool:
+    """A stack is given with its size or not at all, and lies in the user
+    range; the child starts at its top."""
+    if kargs.stack == 0:
+        return kargs.stack_size == 0
+    end = kargs.stack + kargs.stack_size
+    if kargs.stack_size == 0 or end > TASK_SIZE:           # access_ok
+        return False
+    kargs.stack = end
+    return True
+
+
+def clone3_args_valid(kargs: kernel_clone_args) -> bool:
+    flags = kargs.flags
+    if flags & ~(CLONE_LEGACY_FLAGS | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP):
+        return False
+    # CLONE_DETACHED and the CSIGNAL byte (but CLONE_NEWTIME) are free for
+    # new meanings in clone3.
+    if flags & (CLONE_DETACHED | (CSIGNAL & ~CLONE_NEWTIME)):
+        return False
+    if flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND) == (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND):
+        return False
+    if flags & (CLONE_THREAD | CLONE_PARENT) and kargs.exit_signal:
+        return False
+    return clone3_stack_valid(kargs)
 
 
 @syscall("clone3")
 def sys_clone3(uargs: UPtr, size: size_t) -> int:
-    if size < CLONE_ARGS_SIZE_VER0:
+    kargs = copy_clone_args_from_user(uargs, size)
+    if not clone3_args_valid(kargs):
         raise Errno(EINVAL)
-    if size > 4096:
-        raise Errno(E2BIG)
-    raw = copy_from_user(uargs, size)
-    if size > _CLONE_ARGS.size and any(raw[_CLONE_ARGS.size:]):
-        raise Errno(E2BIG)
-    raw = raw[:_CLONE_ARGS.size].ljust(_CLONE_ARGS.size, b"\0")
-    (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
-     set_tid, set_tid_size, cgroup) = _CLONE_ARGS.unpack(raw)
-    if flags & ~(0xFFFFFFFF | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) or flags & CSIGNAL:
-        raise Errno(EINVAL)
-    if exit_signal & ~CSIGNAL or exit_signal > 64:
-        raise Errno(EINVAL)
-    if (stack == 0) != (stack_size == 0) and not (stack == 0 and stack_size == 0):
-        raise Errno(EINVAL)
-    if set_tid_size or set_tid:
-        raise Errno(EINVAL)
-    if flags & (CLONE_DETACHED | CLONE_INTO_CGROUP):
-        raise Errno(EINVAL)
-    if flags & (CLONE_THREAD | CLONE_PARENT) and exit_signal:
-        raise Errno(EINVAL)
-    return kernel_clone(kernel_clone_args(flags=flags, exit_signal=exit_signal, stack=stack,
-                                          stack_size=stack_size, tls=tls, child_tid=child_tid,
-                                          parent_tid=parent_tid, pidfd=pidfd))
-
+    return kernel_clone(kargs)

@@ -3,7 +3,7 @@ wrapping to RESERVED_PIDS at pid_max; a pid is reused only after release."""
 from __future__ import annotations
 
 from .panic import BUG, Errno
-from .uapi import EAGAIN
+from .uapi import EAGAIN, EEXIST
 
 RESERVED_PIDS = 300
 
@@ -27,6 +27,14 @@ class PidAllocator:
                 return nr
             nr += 1
         raise Errno(EAGAIN)
+
+    def alloc_pid_nr(self, nr: int) -> int:
+        """Take pid `nr` (clone3's set_tid), or Errno(EEXIST) if it is in
+        use; the cyclic cursor does not move."""
+        if nr in self.used:
+            raise Errno(EEXIST)
+        self.used.add(nr)
+        return nr
 
     def free_pid(self, nr: int) -> None:
         if nr not in self.used:
