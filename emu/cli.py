@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--check", action="store_true", help="check kernel invariants as it runs")
     r.add_argument("--max-instructions", type=int, default=0,
                    help="stop after about this many basic blocks")
+    r.add_argument("--timeout", type=float, default=0.0, metavar="SECONDS",
+                   help="stop a runaway guest after this much wall-clock time (exit 124)")
     r.add_argument("--fail-alloc", type=int, default=0, help=argparse.SUPPRESS)
     r.add_argument("--pid-max", type=int, default=32768)
     r.add_argument("program")
@@ -55,7 +57,17 @@ def run_command(args: argparse.Namespace) -> int:
 
     opts = Options(root=args.root, seed=args.seed, memory=args.memory, trace=args.trace,
                    stats=args.stats, check=args.check, max_instructions=args.max_instructions,
-                   fail_alloc=args.fail_alloc, pid_max=args.pid_max)
+                   timeout=args.timeout, fail_alloc=args.fail_alloc, pid_max=args.pid_max)
+    if not opts.timeout >= 0 or opts.timeout == float("inf"):
+        err("--timeout must be a number of seconds (0 = none)")
+        return 2
+    if opts.max_instructions < 0 or opts.fail_alloc < 0:
+        err("--max-instructions and --fail-alloc must not be negative")
+        return 2
+    if not 4 <= opts.pid_max <= 4 << 20:
+        # init, kthreadd and the guest take pids 1-3 (pids stay below pid_max)
+        err("--pid-max must be between 4 and 4194304")
+        return 2
     if opts.memory % (2 << 20) or opts.memory < (16 << 20):
         err("--memory must be a multiple of 2 MiB and at least 16 MiB")
         return 2
@@ -100,6 +112,8 @@ def run_command(args: argparse.Namespace) -> int:
         from kernel.stats import print_stats
         print_stats(K, sys.stderr)
     status = K.main_status
+    if K.runaway:
+        return 124      # as timeout(1): the limit, not the guest, ended the run
     if status is None:
         return 1 if not K.stop_reason else 124
     if status & 0x7F:

@@ -82,6 +82,8 @@ def start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes]
     t.real_parent = t.parent = init
     t.exit_signal = SIGCHLD
     t.signal = signal_struct(threads=[t], pgrp=pid, session=pid, wait_chldexit=wait_queue_head())
+    from .sys import host_rlimits
+    t.signal.rlim = host_rlimits()     # inherited from the shell, as a native run would
     t.sighand = sighand_struct()
     t.fs = fs_struct(cwd=cwd)
     files = files_struct()

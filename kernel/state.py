@@ -24,6 +24,7 @@ class Options:
     stats: bool = False
     check: bool = False
     max_instructions: int = 0       # in basic blocks counted; 0 = no limit
+    timeout: float = 0.0            # wall-clock seconds; 0 = no limit
     fail_alloc: int = 0
     pid_max: int = 32768
     slice_blocks: int = 50_000
@@ -53,6 +54,7 @@ class KernelState:
     # and later the debugger subscribe here.
     listeners: list = field(default_factory=list)
     stop_reason: str = ""
+    runaway: bool = False                           # stopped by --timeout/--max-instructions
     counters: dict = field(default_factory=lambda: {
         "forks": 0, "context_switches": 0, "execs": 0})
 

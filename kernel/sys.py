@@ -21,7 +21,7 @@ from .uapi import (
     EPERM, ESRCH, MADV_DONTNEED, MADV_FREE, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE,
     MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PR_GET_CHILD_SUBREAPER,
     PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NAME, PR_SET_PDEATHSIG,
-    PROT_EXEC, PROT_READ, PROT_WRITE, RLIM_NLIMITS, EEXIST,
+    PROT_EXEC, PROT_READ, PROT_WRITE, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NOFILE, EEXIST,
 )
 
 
@@ -153,32 +153,90 @@ def sys_arch_prctl(option: c_int, arg2: c_ulong) -> int:
     raise Errno(EINVAL)
 
 
-@syscall("prlimit64")
-def sys_prlimit64(pid: pid_t, resource: c_uint, new_rlim: UPtr, old_rlim: UPtr) -> int:
+NR_OPEN = 1 << 20      # sysctl fs.nr_open: the most RLIMIT_NOFILE may be
+
+
+CAP_SYS_ADMIN, CAP_SYS_RESOURCE = 21, 24
+_host_caps: list[int] = []
+
+
+def capable(cap: int) -> bool:
+    """capable(cap): the guest runs with the host process's ids, so it has
+    the host process's effective capabilities (root in a container may
+    lack some: CAP_SYS_RESOURCE often).  Read once from /proc; without
+    it, euid 0 means every capability."""
+    if not _host_caps:
+        caps = (1 << 64) - 1 if os.geteuid() == 0 else 0
+        try:
+            with open("/proc/self/status") as f:
+                for line in f:
+                    if line.startswith("CapEff:"):
+                        caps = int(line.split()[1], 16)
+        except OSError:
+            pass
+        _host_caps.append(caps)
+    return bool(_host_caps[0] >> cap & 1)
+
+
+def host_rlimits() -> list[list[int]]:
+    """The limits tinyunix itself runs with, for the first guest: it
+    inherits them as a program started from the same shell would."""
+    import resource
+    out = []
+    for r in range(RLIM_NLIMITS):
+        try:
+            lim = resource.getrlimit(r)
+        except (ValueError, OSError):
+            lim = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+        out.append([RLIM_INFINITY if v == resource.RLIM_INFINITY else v for v in lim])
+    return out
+
+
+def do_prlimit(tsk, resource: int, new: tuple[int, int] | None) -> tuple[int, int]:
+    """kernel/sys.c do_prlimit: validate and install `new` (soft, hard) as
+    tsk's limit; returns the old one.  Raising the hard limit needs
+    CAP_SYS_RESOURCE.  The limits live in signal_struct: shared by the
+    thread group, copied by fork, kept across exec."""
     if resource >= RLIM_NLIMITS:
         raise Errno(EINVAL)
+    if new is not None:
+        if new[0] > new[1]:
+            raise Errno(EINVAL)
+        if resource == RLIMIT_NOFILE and new[1] > NR_OPEN:
+            raise Errno(EPERM)
+    rlim = tsk.signal.rlim[resource]
+    old = (rlim[0], rlim[1])
+    if new is not None:
+        if new[1] > rlim[1] and not capable(CAP_SYS_RESOURCE):
+            raise Errno(EPERM)
+        rlim[0], rlim[1] = new
+    return old
+
+
+@syscall("prlimit64")
+def sys_prlimit64(pid: pid_t, resource: c_uint, new_rlim: UPtr, old_rlim: UPtr) -> int:
+    new = struct.unpack("<QQ", copy_from_user(new_rlim, 16)) if new_rlim else None
     t = current() if pid == 0 else state.K.tasks.get(pid)
     if t is None or t.mm is None:
         raise Errno(ESRCH)
-    rl = t.signal.rlim[resource]
-    new = struct.unpack("<QQ", copy_from_user(new_rlim, 16)) if new_rlim else None
-    if new is not None and new[0] > new[1]:
-        raise Errno(EINVAL)
+    old = do_prlimit(t, resource, new)
     if old_rlim:
-        copy_to_user(old_rlim, struct.pack("<QQ", rl[0], rl[1]))
-    if new is not None:
-        rl[0], rl[1] = new
+        copy_to_user(old_rlim, struct.pack("<QQ", *old))   # EFAULT here keeps the new limit
     return 0
 
 
 @syscall("getrlimit")
 def sys_getrlimit(resource: c_uint, rlim: UPtr) -> int:
-    return sys_prlimit64(0, resource, 0, rlim)
+    old = do_prlimit(current(), resource, None)
+    copy_to_user(rlim, struct.pack("<QQ", *old))
+    return 0
 
 
 @syscall("setrlimit")
 def sys_setrlimit(resource: c_uint, rlim: UPtr) -> int:
-    return sys_prlimit64(0, resource, rlim, 0)
+    new = struct.unpack("<QQ", copy_from_user(rlim, 16))
+    do_prlimit(current(), resource, new)
+    return 0
 
 
 @syscall("prctl")

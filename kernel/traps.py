@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import sys
 from typing import Callable
 
 from emu.paging import PF_INSTR, PF_USER, PF_WRITE
@@ -12,7 +13,7 @@ from .mm.memory import FAULT_EXEC, FAULT_WRITE, Segv, handle_mm_fault
 from .panic import BUG, OutOfMemory
 from .percpu import cpu_struct
 from .signal import force_sig_fault, send_signal
-from .task import task_struct
+from .task import PF_KTHREAD, SIGNAL_GROUP_EXIT, task_struct
 from .uapi import (
     FPE_INTDIV, ILL_ILLOPN, SEGV_MAPERR, SI_KERNEL, SIGBUS, SIGFPE, SIGILL, SIGKILL, SIGSEGV,
     SIGTRAP, TRAP_BRKPT,
@@ -80,13 +81,89 @@ def exc_page_fault(cpu: cpu_struct, tsk: task_struct, addr: int, err: int, rip: 
 
 
 def oom_kill(cpu: cpu_struct, tsk: task_struct) -> None:
-    """Out of frames: the faulting process is the victim (SIGKILL)."""
+    """A user fault found no free frame (mm/oom_kill.c out_of_memory, then
+    pagefault_out_of_memory): kill the process oom_badness rates worst with
+    SIGKILL, and every other process sharing its mm.  The faulting task
+    retries the fault when it runs again; by then the victim has exited
+    (it dies before it could run user code) and its frames are back.
+    While an earlier victim still holds its memory, nobody else is killed:
+    the faulting task just yields to let it die (oom_evaluate_task's abort)."""
     K = state.K
-    if K.listeners:
-        K.emit("oom", task=tsk)
-    send_signal(SIGKILL, tsk, {"signo": SIGKILL, "code": SI_KERNEL}, True)
     cpu.need_resched = True
     cpu.hw.glue.stop()
+    if any(_dying_with_mm(t) for t in K.tasks.values() if t is not tsk):
+        return
+    victim = select_bad_process()
+    if victim is None:
+        # Nothing else is killable (Linux would panic): the faulting
+        # process goes, so the run keeps going.
+        victim = tsk
+    if K.listeners:
+        K.emit("oom", task=tsk, victim=victim.tgid, comm=victim.comm)
+    mm = _task_mm(victim)
+    if mm is not None:
+        sys.stderr.write(f"tinyunix: Out of memory: Killed process {victim.tgid} ({victim.comm}) "
+                         f"total-vm:{mm.total_vm() * 4}kB, rss:{mm.get_mm_rss() * 4}kB, "
+                         f"pgtables:{mm.pt.nr_tables * 4}kB\n")
+        sys.stderr.flush()
+    info = {"signo": SIGKILL, "code": SI_KERNEL}
+    send_signal(SIGKILL, victim, info, True)
+    if mm is not None:
+        # Processes sharing the victim's mm would keep it alive.
+        for t in list(K.tasks.values()):
+            if (t.thread_group_leader and t.signal is not victim.signal and _task_mm(t) is mm
+                    and not _oom_unkillable(t)):
+                send_signal(SIGKILL, t, info, True)
+
+
+def _task_mm(p: task_struct):
+    """find_lock_task_mm: the mm of any live thread of p's group."""
+    for t in p.signal.threads:
+        if t.mm is not None:
+            return t.mm
+    return None
+
+
+def _oom_unkillable(p: task_struct) -> bool:
+    """init and kernel threads are never chosen (oom_unkillable_task)."""
+    return bool(p.flags & PF_KTHREAD) or p is state.K.init_task
+
+
+def _dying_with_mm(p: task_struct) -> bool:
+    """A process killed (SIGKILL, group exit) that has not yet released its
+    memory: it will free frames as soon as it runs."""
+    return (p.thread_group_leader and not p.exit_state and bool(p.signal.flags & SIGNAL_GROUP_EXIT)
+            and _task_mm(p) is not None)
+
+
+def oom_badness(p: task_struct) -> int:
+    """mm/oom_kill.c oom_badness: pages the process would free if killed
+    (resident pages plus page tables); -1 when it must not be chosen
+    (init, kernel threads, no mm, a vfork child whose memory is its
+    parent's).  No oom_score_adj yet: it counts as 0."""
+    if _oom_unkillable(p):
+        return -1
+    mm = _task_mm(p)
+    if mm is None:
+        return -1
+    if p.vfork_done is not None and p.real_parent is not None and p.real_parent.mm is mm:
+        return -1               # in_vfork: killing it frees nothing
+    return mm.get_mm_rss() + mm.pt.nr_tables
+
+
+def select_bad_process():
+    """The process with the highest oom_badness, or None.  Processes are
+    visited in creation order and a tie goes to the later one, as
+    oom_evaluate_task does (it skips only lower scores)."""
+    chosen, chosen_points = None, -1
+    for p in list(state.K.tasks.values()):
+        if not p.thread_group_leader or p.exit_state:
+            continue
+        points = oom_badness(p)
+        if points < 0 or points < chosen_points:
+            continue
+        chosen, chosen_points = p, points
+    return chosen
 
 
 def handle_emu_error(tsk: task_struct, err: int) -> None:

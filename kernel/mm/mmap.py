@@ -11,12 +11,13 @@ import bisect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional
 
-from emu.paging import PAGE_SIZE, USER_TOP
+from emu.paging import PAGE_SIZE, PTE_PFN_MASK, USER_TOP
 
 from ..panic import BUG, Errno
-from ..uapi import EINVAL, ENOMEM
+from ..uapi import EINVAL, ENOMEM, RLIMIT_AS, RLIMIT_DATA
 from .memory import (
-    VM_EXEC, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE, change_protection, copy_page_range, zap_page_range,
+    _MAPPED, VM_EXEC, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SHARED,
+    VM_WRITE, change_protection, copy_page_range, zap_page_range,
 )
 from .pgtable import PageTables
 
@@ -86,6 +87,22 @@ class vm_area_struct:
             self.vm_file.put()
         if self.shm is not None:
             self.shm.put()
+
+
+def is_data_mapping(vm_flags: int) -> bool:
+    """Private, writable and not the stack: counted in data_vm."""
+    return vm_flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN) == VM_WRITE
+
+
+def _current_rlimits() -> Optional[list]:
+    """The running task's resource limits, None outside a task (unit
+    tests, boot)."""
+    from ..percpu import current
+    try:
+        tsk = current()
+    except AttributeError:
+        return None
+    return tsk.signal.rlim if tsk is not None and tsk.signal is not None else None
 
 
 def prot_to_vm_flags(prot: int) -> int:
@@ -168,6 +185,49 @@ class mm_struct:
         if self.cpus and self.on_tlb_flush is not None:
             self.on_tlb_flush(self)
 
+    # --- accounting -----------------------------------------------------
+    def total_vm(self) -> int:
+        """Pages mapped by every VMA (mm->total_vm)."""
+        return sum(v.vm_end - v.vm_start for v in self.vmas) >> 12
+
+    def get_mm_rss(self) -> int:
+        """Resident pages: PTEs holding a frame other than the zero page
+        (MM_ANONPAGES + MM_FILEPAGES + MM_SHMEMPAGES), counted by walking
+        the tables -- only the OOM killer asks."""
+        q = self.pt.q
+        zero = self.alloc.zero_pfn
+        n = 0
+        for vma in self.vmas:
+            for _va, i, k in self.pt.pt_blocks(vma.vm_start, vma.vm_end, False):
+                for pte in q[i:i + k]:
+                    if pte & _MAPPED and (pte & PTE_PFN_MASK) >> 12 != zero:
+                        n += 1
+        return n
+
+    def data_vm(self) -> int:
+        """Pages of private writable non-stack VMAs (mm->data_vm)."""
+        return sum(v.vm_end - v.vm_start for v in self.vmas if is_data_mapping(v.vm_flags)) >> 12
+
+    def count_vma_pages_range(self, start: int, end: int) -> int:
+        return sum(min(end, v.vm_end) - max(start, v.vm_start)
+                   for v in self.overlapping(start, end)) >> 12
+
+    def may_expand_vm(self, vm_flags: int, npages: int) -> bool:
+        """mm/mmap.c may_expand_vm: would `npages` more stay within the
+        current task's RLIMIT_AS (all mappings) and RLIMIT_DATA (private
+        writable ones)?"""
+        rlim = _current_rlimits()
+        if rlim is None or npages <= 0:
+            return True
+        if self.total_vm() + npages > rlim[RLIMIT_AS][0] >> 12:
+            return False
+        if is_data_mapping(vm_flags):
+            data = rlim[RLIMIT_DATA]
+            if self.data_vm() + npages > data[0] >> 12:
+                # Valgrind's workaround: a zero soft limit means the hard one.
+                return data[0] == 0 and self.data_vm() + npages <= data[1] >> 12
+        return True
+
     # --- address-space operations ---------------------------------------
     def get_unmapped_area(self, length: int) -> int:
         """Top-down search below mmap_base, as arch_get_unmapped_area_topdown."""
@@ -205,10 +265,17 @@ class mm_struct:
         if fixed:
             if addr + length > TASK_SIZE or addr < 0:
                 raise Errno(ENOMEM)
+            # mmap_region: pages it replaces do not count against the limits.
+            replaced = self.count_vma_pages_range(addr, addr + length)
+            if not self.may_expand_vm(vm_flags, (length >> 12) - replaced):
+                raise Errno(ENOMEM)
             self.do_munmap(addr, length)
-        elif not (addr >= MMAP_MIN_ADDR and addr + length <= TASK_SIZE
-                  and not self.overlapping(addr, addr + length)):
-            addr = self.get_unmapped_area(length)   # no hint, or it is taken
+        else:
+            if not (addr >= MMAP_MIN_ADDR and addr + length <= TASK_SIZE
+                    and not self.overlapping(addr, addr + length)):
+                addr = self.get_unmapped_area(length)   # no hint, or it is taken
+            if not self.may_expand_vm(vm_flags, length >> 12):
+                raise Errno(ENOMEM)
         vm_flags |= VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
         vma = vm_area_struct(addr, addr + length, vm_flags, pgoff, file, shm, name)
         vma.get_refs()
@@ -254,6 +321,10 @@ class mm_struct:
         """sys_brk: move the break; on failure the old break is returned."""
         if brk < self.start_brk:
             return self.brk
+        rlim = _current_rlimits()
+        if rlim is not None and (brk - self.start_brk) + (self.end_data - self.start_data) \
+                > rlim[RLIMIT_DATA][0]:
+            return self.brk             # check_data_rlimit
         newbrk, oldbrk = page_align(brk), page_align(self.brk)
         if newbrk == oldbrk:
             self.brk = brk
@@ -263,6 +334,8 @@ class mm_struct:
             self.brk = brk
             return brk
         if newbrk > TASK_SIZE or self.overlapping(oldbrk, newbrk + PAGE_SIZE):
+            return self.brk
+        if not self.may_expand_vm(VM_READ | VM_WRITE, (newbrk - oldbrk) >> 12):
             return self.brk
         heap = self.find_vma(oldbrk - 1) if oldbrk > self.start_brk else None
         if heap is not None and heap.name == "[heap]" and heap.vm_end == oldbrk:

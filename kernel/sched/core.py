@@ -156,7 +156,25 @@ def finish_mm_drop(cpu: cpu_struct) -> None:
 
 
 def run(cpu: cpu_struct) -> None:
-    """Drive `cpu` until no user task is left (or the run is stopped)."""
+    """Drive `cpu` until no user task is left (or the run is stopped:
+    deadlock, --max-instructions, --timeout)."""
+    K = state.K
+    watchdog = None
+    if K.opts.timeout > 0:
+        # Wall-clock safety net: stops the engine even inside a lone
+        # task's unsliced run; checked below after each return.
+        from emu.watchdog import Watchdog
+        watchdog = Watchdog([c.hw.uch for c in K.cpus], K.opts.timeout)
+    try:
+        _run(cpu, watchdog)
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+    if cpu.deferred_mm:
+        finish_mm_drop(cpu)
+
+
+def _run(cpu: cpu_struct, watchdog) -> None:
     from ..entry import finish_syscall_after_sleep
     from ..signal import do_signal, signal_pending
     from ..traps import handle_emu_error
@@ -168,6 +186,10 @@ def run(cpu: cpu_struct) -> None:
     slice_blocks = K.opts.slice_blocks
     rng = K.rng if K.opts.seed else None
     while K.nr_user_tasks > 0 and not K.stop_reason:
+        if watchdog is not None and watchdog.expired():
+            K.stop_reason = f"timeout after {K.opts.timeout:g} s"
+            K.runaway = True
+            break
         if cpu.deferred_mm:      # a task died outside a hook (signal delivery)
             finish_mm_drop(cpu)
         if K.timers:
@@ -227,10 +249,9 @@ def run(cpu: cpu_struct) -> None:
             handle_emu_error(tsk, err)
         if K.opts.max_instructions and blocks_run() >= K.opts.max_instructions:
             K.stop_reason = f"--max-instructions reached ({K.opts.max_instructions} blocks)"
+            K.runaway = True
             break
         if tsk.state == TASK_RUNNING and not tsk.exit_state:
             tsk.nivcsw += 1
             cpu.rq.append(tsk)
         cpu.curr = None
-    if cpu.deferred_mm:
-        finish_mm_drop(cpu)
