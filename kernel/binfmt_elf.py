@@ -6,16 +6,12 @@ dynamic loader lands.
 """
 from __future__ import annotations
 
-import io
 import struct
 from dataclasses import dataclass
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-
 from .fs.inode import Inode
 from .mm.memory import VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE
-from .mm.mmap import STACK_SIZE, STACK_TOP, TASK_SIZE, mm_struct, page_align
+from .mm.mmap import MMAP_MIN_ADDR, STACK_SIZE, STACK_TOP, TASK_SIZE, mm_struct, page_align
 from .mm.uaccess import clear_user, copy_to_user
 from .uapi import (
     AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID, AT_HWCAP, AT_HWCAP2,
@@ -56,67 +52,75 @@ class ElfImage:
     phdr_vaddr: int | None
 
 
+_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")   # Elf64_Ehdr
+_PHDR = struct.Struct("<IIQQQQQQ")            # Elf64_Phdr
+ET_EXEC, ET_DYN, EM_X86_64 = 2, 3, 62
+MAX_PHDRS_SIZE = 65536                        # load_elf_phdrs' limit
+
+
 def parse_elf(data: bytes) -> ElfImage:
-    """Check and read the headers.  Raises ExecFormatError with a
-    one-line reason for anything that is not a loadable x86-64 program."""
+    """Check and read the ELF header and program headers, as
+    load_elf_binary does (section headers are never looked at).  Raises
+    ExecFormatError with a one-line reason for anything that is not a
+    loadable x86-64 program."""
     if len(data) < 4 or data[:4] != b"\x7fELF":
         raise ExecFormatError("not an ELF file")
-    if len(data) < 64:
+    if len(data) < _EHDR.size:
         raise ExecFormatError("truncated ELF header")
     if data[4] != 2:
         raise ExecFormatError("32-bit ELF: only x86-64 programs run here")
     if data[5] != 1:
         raise ExecFormatError("big-endian ELF: only x86-64 programs run here")
-    try:
-        elf = ELFFile(io.BytesIO(data))
-        hdr = elf.header
-        if hdr["e_machine"] != "EM_X86_64":
-            raise ExecFormatError(f"ELF for {hdr['e_machine']}: only x86-64 programs run here")
-        if hdr["e_type"] not in ("ET_EXEC", "ET_DYN"):
-            raise ExecFormatError(f"ELF type {hdr['e_type']} is not an executable")
-        if hdr["e_phentsize"] != 56 or not 0 < hdr["e_phnum"] <= 512:
-            raise ExecFormatError("bad program header table")
-        if hdr["e_phoff"] + hdr["e_phnum"] * 56 > len(data):
-            raise ExecFormatError("truncated ELF: program headers past end of file")
-        segs = []
-        interp = False
-        phdr_vaddr = None
-        for ph in elf.iter_segments():
-            t = ph["p_type"]
-            if t == "PT_INTERP":
-                interp = True
-            elif t == "PT_PHDR":
-                phdr_vaddr = ph["p_vaddr"]
-            elif t == "PT_LOAD":
-                s = Segment(ph["p_vaddr"], ph["p_offset"], ph["p_filesz"], ph["p_memsz"],
-                            ph["p_flags"])
-                if s.filesz > s.memsz:
-                    raise ExecFormatError("PT_LOAD with p_filesz > p_memsz")
-                if s.offset + s.filesz > len(data):
-                    raise ExecFormatError("truncated ELF: segment past end of file")
-                if (s.vaddr - s.offset) & 0xFFF:
-                    raise ExecFormatError("PT_LOAD not congruent with its file offset")
-                if s.vaddr + s.memsz > TASK_SIZE or s.vaddr + s.memsz < s.vaddr:
-                    raise ExecFormatError("PT_LOAD outside user space")
-                segs.append(s)
-        if interp:
-            raise NeedsInterpreter("dynamically linked program (PT_INTERP): not supported yet, "
-                                   "build it with -static")
-        if not segs:
-            raise ExecFormatError("no loadable segment")
-        segs.sort(key=lambda s: s.vaddr)
-        for a, b in zip(segs, segs[1:]):
-            if a.vaddr + a.memsz > b.vaddr:
-                raise ExecFormatError("overlapping PT_LOAD segments")
-        entry = hdr["e_entry"]
-        if not any(s.vaddr <= entry < s.vaddr + s.memsz and s.flags & PF_X for s in segs):
-            raise ExecFormatError("entry point outside any executable segment")
-        return ElfImage(entry, hdr["e_phoff"], hdr["e_phnum"], 56, segs,
-                        hdr["e_type"] == "ET_DYN", phdr_vaddr)
-    except ExecFormatError:
-        raise
-    except (ELFError, struct.error, ValueError, KeyError, IndexError, OverflowError) as e:
-        raise ExecFormatError(f"malformed ELF: {e}") from None
+    (_ident, e_type, e_machine, _version, e_entry, e_phoff, _shoff, _flags, _ehsize,
+     e_phentsize, e_phnum, _shentsize, _shnum, _shstrndx) = _EHDR.unpack_from(data)
+    if e_machine != EM_X86_64:
+        raise ExecFormatError(f"ELF for machine {e_machine}: only x86-64 programs run here")
+    if e_type not in (ET_EXEC, ET_DYN):
+        raise ExecFormatError(f"ELF type {e_type} is not an executable")
+    if e_phentsize != _PHDR.size or e_phnum == 0 or e_phnum * _PHDR.size > MAX_PHDRS_SIZE:
+        raise ExecFormatError("bad program header table")
+    if e_phoff + e_phnum * _PHDR.size > len(data):
+        raise ExecFormatError("truncated ELF: program headers past end of file")
+    segs = []
+    interp = False
+    phdr_vaddr = None
+    for i in range(e_phnum):
+        p_type, p_flags, p_offset, p_vaddr, _paddr, p_filesz, p_memsz, _align = \
+            _PHDR.unpack_from(data, e_phoff + i * _PHDR.size)
+        if p_type == PT_INTERP:
+            interp = True
+        elif p_type == PT_PHDR:
+            phdr_vaddr = p_vaddr
+        elif p_type == PT_LOAD:
+            s = Segment(p_vaddr, p_offset, p_filesz, p_memsz, p_flags)
+            if s.filesz > s.memsz:
+                raise ExecFormatError("PT_LOAD with p_filesz > p_memsz")
+            if s.offset + s.filesz > len(data):
+                raise ExecFormatError("truncated ELF: segment past end of file")
+            if (s.vaddr - s.offset) & 0xFFF:
+                raise ExecFormatError("PT_LOAD not congruent with its file offset")
+            if s.vaddr + s.memsz > TASK_SIZE:
+                raise ExecFormatError("PT_LOAD outside user space")
+            segs.append(s)
+    if interp:
+        raise NeedsInterpreter("dynamically linked program (PT_INTERP): not supported yet, "
+                               "build it with -static")
+    if not segs:
+        raise ExecFormatError("no loadable segment")
+    segs.sort(key=lambda s: s.vaddr)
+    for a, b in zip(segs, segs[1:]):
+        if a.vaddr + a.memsz > b.vaddr:
+            raise ExecFormatError("overlapping PT_LOAD segments")
+    is_pie = e_type == ET_DYN
+    lo = segs[0].vaddr & ~0xFFF
+    hi = max(s.vaddr + s.memsz for s in segs)
+    if is_pie and ELF_ET_DYN_BASE + (hi - lo) > TASK_SIZE:
+        raise ExecFormatError("PT_LOAD outside user space")
+    if not is_pie and lo < MMAP_MIN_ADDR:
+        raise ExecFormatError("PT_LOAD below the lowest mappable address")
+    if not any(s.vaddr <= e_entry < s.vaddr + s.memsz and s.flags & PF_X for s in segs):
+        raise ExecFormatError("entry point outside any executable segment")
+    return ElfImage(e_entry, e_phoff, e_phnum, _PHDR.size, segs, is_pie, phdr_vaddr)
 
 
 def load_segments(mm: mm_struct, ino: Inode, img: ElfImage) -> int:

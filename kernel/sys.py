@@ -10,7 +10,7 @@ from unicorn import x86_const as X
 
 from . import state
 from .mm.mmap import ShmemObject, check_range, page_align, prot_to_vm_flags, TASK_SIZE
-from .mm.memory import VM_SHARED
+from .mm.memory import VM_SHARED, VM_WRITE
 from .mm.uaccess import copy_from_user, copy_to_user, put_user_u64, strncpy_from_user
 from .panic import Errno
 from .percpu import current, this_cpu
@@ -19,7 +19,7 @@ from .types import UPtr, c_int, c_uint, c_ulong, fd_t, off_t, pid_t, size_t
 from .uapi import (
     ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS, EINVAL, ENODEV, ENOMEM,
     EPERM, ESRCH, MADV_DONTNEED, MADV_FREE, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE,
-    MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PR_GET_CHILD_SUBREAPER,
+    MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PR_GET_CHILD_SUBREAPER,
     PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NAME, PR_SET_PDEATHSIG,
     PROT_EXEC, PROT_READ, PROT_WRITE, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NOFILE, EEXIST,
 )
@@ -326,6 +326,12 @@ def sys_mmap(addr: c_ulong, len_: c_ulong, prot: c_ulong, flags: c_ulong, fd: fd
     if flags & MAP_FIXED_NOREPLACE and not flags & MAP_FIXED and mm.overlapping(addr, addr + length):
         raise Errno(EEXIST)
     vf = prot_to_vm_flags(prot)
+    # __vm_enough_memory under the default overcommit heuristic: one
+    # accountable mapping larger than all of RAM (there is no swap) fails.
+    accountable = not flags & MAP_NORESERVE and (
+        bool(vf & VM_WRITE) if mtype == MAP_PRIVATE else bool(flags & MAP_ANONYMOUS))
+    if accountable and length >> 12 > mm.alloc.machine.nr_frames:
+        raise Errno(ENOMEM)
     if not flags & MAP_ANONYMOUS:
         return _mmap_file(mm, addr, length, vf, flags, fd, off, fixed)
     if mtype != MAP_PRIVATE:

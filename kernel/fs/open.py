@@ -248,7 +248,7 @@ def do_readlinkat(dfd: int, pathname: int, buf: int, bufsiz: int) -> int:
     if path == "/proc/self/exe" or path == f"/proc/{tsk.tgid}/exe":
         target = tsk.mm.exe_path.encode()
     else:
-        g = guest_abspath(dfd, path)
+        g = guest_abspath(dfd, path, follow=False)
         try:
             target = os.readlink(host_path(g)).encode("utf-8", "surrogateescape")
         except OSError as e:
@@ -271,8 +271,8 @@ def sys_readlinkat(dfd: c_int, pathname: UPtr, buf: UPtr, bufsiz: c_int) -> int:
 @syscall("unlink")
 def sys_unlink(pathname: UPtr) -> int:
     path = strncpy_from_user(pathname).decode("utf-8", "surrogateescape")
-    g = guest_abspath(-100, path)
-    st = lookup_stat(-100, g)
+    g = guest_abspath(-100, path, follow=False)
+    st = lookup_stat(-100, g, follow=False)
     if st["mode"] & S_IFMT == S_IFDIR:
         raise Errno(EISDIR)
     ov = overlay()

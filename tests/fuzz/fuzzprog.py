@@ -1,0 +1,489 @@
+"""Syscall programs for guest/fuzz_syscalls: the file format, a runner
+that executes one under `tinyunix run` and says what went wrong, and the
+hypothesis strategies that generate them.
+
+A program is a list of records (nr, args): nr a syscall number (or a
+pseudo-op < 0, see the guest's header comment), args up to six
+(kind, value) pairs.  The guest never runs natively: these programs send
+kill(-1, SIGKILL), unmap random ranges and so on.
+"""
+from __future__ import annotations
+
+import struct
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from hypothesis import strategies as st
+
+from kernel.syscall_table import SYSCALL_NR
+
+REPO = Path(__file__).resolve().parents[2]
+FUZZ_GUEST = REPO / "guest" / "build" / "fuzz_syscalls"
+TINYUNIX = REPO / ".venv" / "bin" / "tinyunix"
+RUN_TIMEOUT = 30.0
+
+K_LIT, K_BUF, K_RES, K_WORD, K_FUNC, K_RESOFF = range(6)
+TOUCH_READ, TOUCH_WRITE, STORE = -1, -2, -3
+
+Arg = tuple[int, int]
+Record = tuple[int, Sequence[Arg]]
+
+SCRATCH = 64 * 1024
+SCRATCH_ADDR = 0x6F00_0000_0000      # where the guest maps it; the guard page follows
+ARENA = 0x2000_0000_0000             # MAP_FIXED addresses the fuzzer picks from
+
+# --- the scratch area's initial contents -----------------------------------
+STRINGS = [b"/dev/null", b"/dev/zero", b"/etc/passwd", b"/tmp/fz_file", b"fz_rel", b"/",
+           b".", b"..", b"", b"/proc/self/exe", b"/nonexistent/x", b"/etc", b"/tmp",
+           b"../../../../../../etc/passwd", b"a/" * 200]
+STR_BASE = 0x0
+TIMESPEC_BASE = 0x1000
+TIMESPECS = [(0, 1000), (0, 0), (-1, 0), (0, 2_000_000_000), (0, 999_999_999), (1, 0),
+             (-1, -1)]
+OUT_BASE = 0x2000          # buffers the kernel writes into
+PIPE_FDS = 0x3000          # pipe()/pipe2() put fd pairs here
+FUTEX_BASE = 0x4000        # futex words (zero)
+STRUCT_BASE = 0x5000       # structs built by STORE (sigaction, iovec, clone_args)
+END = SCRATCH              # a buffer at END - k runs into the guard page
+
+
+def _init_blob() -> tuple[bytes, list[int]]:
+    blob = bytearray(0x6000)
+    offs = []
+    pos = STR_BASE
+    for s in STRINGS:
+        offs.append(pos)
+        blob[pos:pos + len(s) + 1] = s + b"\0"
+        pos += len(s) + 1
+    assert pos < TIMESPEC_BASE
+    for i, (sec, ns) in enumerate(TIMESPECS):
+        struct.pack_into("<qq", blob, TIMESPEC_BASE + 16 * i, sec, ns)
+    return bytes(blob), offs
+
+
+INIT, STR_OFFS = _init_blob()
+
+
+def encode(prog: Sequence[Record]) -> bytes:
+    out = bytearray(b"TUFZ" + struct.pack("<II", len(prog), len(INIT)) + INIT)
+    for nr, args in prog:
+        args = list(args)[:6] + [(K_LIT, 0)] * (6 - min(len(args), 6))
+        out += struct.pack("<q6BBB6Q", nr, *[k for k, _ in args], 0, 0,
+                           *[v & 0xFFFF_FFFF_FFFF_FFFF for _, v in args])
+    return bytes(out)
+
+
+def show(prog: Sequence[Record]) -> str:
+    """A program as Python source (paste it into a regression test)."""
+    names = {v: k for k, v in SYSCALL_NR.items()}
+    lines = []
+    for nr, args in prog:
+        n = repr(names[nr]) if nr in names else str(nr)
+        lines.append(f"    ({n}, {list(args)!r}),")
+    return "[\n" + "\n".join(lines) + "\n]"
+
+
+def resolve(prog: Sequence[tuple[object, Sequence[Arg]]]) -> list[Record]:
+    """Records may name syscalls by string."""
+    return [(SYSCALL_NR[nr] if isinstance(nr, str) else int(nr), args) for nr, args in prog]
+
+
+def tinyunix_available() -> bool:
+    return TINYUNIX.exists() and FUZZ_GUEST.exists()
+
+
+def check_option() -> list[str]:
+    """--check once kernel/check.py exists (the invariant checker)."""
+    return ["--check"] if (REPO / "kernel" / "check.py").exists() else []
+
+
+def run_program(prog: Sequence[Record], extra: Sequence[str] = (),
+                timeout: float = RUN_TIMEOUT) -> tuple[int, str, str]:
+    """Run one program under tinyunix; returns (status, stdout, stderr).
+    Raises AssertionError on a timeout."""
+    with tempfile.TemporaryDirectory(prefix="tufz") as d:
+        path = Path(d) / "prog.bin"
+        path.write_bytes(encode(prog))
+        cmd = [str(TINYUNIX), "run", "--memory", "64M", *check_option(), *extra,
+               str(FUZZ_GUEST), str(path)]
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=d, start_new_session=True)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            raise AssertionError(f"tinyunix timed out after {timeout:.0f} s\n"
+                                 f"stderr: {err.decode('utf-8', 'replace')[-1500:]}\n"
+                                 f"program:\n{show(prog)}") from None
+    return p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def failure(status: int, err: str) -> str | None:
+    """Why a run counts as a kernel failure, or None."""
+    if "Traceback" in err:
+        return "Python traceback"
+    if "kernel BUG" in err:
+        return "kernel BUG"
+    if status == 70:
+        return "exit status 70"
+    if "fuzz_syscalls:" in err:
+        return "the fuzz guest could not read its program"
+    return None
+
+
+def check_program(prog: Sequence[Record], extra: Sequence[str] = ()) -> tuple[int, str, str]:
+    status, out, err = run_program(prog, extra)
+    why = failure(status, err)
+    assert why is None, (f"{why} (status {status})\nstderr:\n{err[-3000:]}\n"
+                         f"program:\n{show(prog)}")
+    return status, out, err
+
+
+# --- strategies ---------------------------------------------------------------
+
+U64 = (1 << 64) - 1
+WILD_PTRS = [0, 1, 0xFFF, 0x1000, 0x10000, 0x400000, 0x7FFF_FFFF_EFFF, 0x7FFF_FFFF_F000,
+             0x7FFF_FFFF_FFFF, 0x8000_0000_0000, 0xFFFF_8000_0000_0000,
+             0xFFFF_FF80_0000_0000, 0xFFFF_FF80_0000_1000, 0xFFFF_FF80_0000_2000,
+             0xFFFF_FF80_003F_F000, U64, 0xFFFF_FFFF_FFFF_F000, 0xDEAD_BEEF,
+             SCRATCH_ADDR + SCRATCH, SCRATCH_ADDR + SCRATCH - 1, 0x1234_5678_9ABC_DEF0]
+SIZES = [0, 1, 2, 7, 8, 16, 64, 144, 4095, 4096, 4097, 65536, 0x7FFF_F000, (1 << 31) - 1,
+         1 << 31, 1 << 32, (1 << 32) + 1, 1 << 46, (1 << 63) - 1, 1 << 63, U64]
+FDS = [-1, -100, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 63, 64, 1023, 1024, 65535,
+       (1 << 31) - 1, -(1 << 31), (1 << 32) - 1, (1 << 32) + 1]
+
+
+def resoff(index: int, offset: int) -> int:
+    """A K_RESOFF value: result `index` plus a signed byte offset."""
+    return ((offset << 16) | index) & U64
+
+
+def lit(values: Sequence[int]) -> st.SearchStrategy[Arg]:
+    return st.sampled_from(values).map(lambda v: (K_LIT, v))
+
+
+def buf() -> st.SearchStrategy[Arg]:
+    """A valid buffer, or one that runs into the guard page."""
+    return st.one_of(
+        st.sampled_from([OUT_BASE, OUT_BASE + 0x800, STRUCT_BASE, FUTEX_BASE, 0x6000, 0x8000]),
+        st.integers(0x6000, END - 1),
+        st.sampled_from([END - 1, END - 4, END - 8, END - 100, END - 4096]),
+    ).map(lambda o: (K_BUF, o))
+
+
+def res() -> st.SearchStrategy[Arg]:
+    return st.integers(0, 40).map(lambda i: (K_RES, i))
+
+
+def ptr() -> st.SearchStrategy[Arg]:
+    return st.one_of(buf(), buf(), lit(WILD_PTRS), res(),
+                     st.integers(0, U64).map(lambda v: (K_LIT, v)))
+
+
+def string() -> st.SearchStrategy[Arg]:
+    return st.one_of(st.sampled_from(STR_OFFS).map(lambda o: (K_BUF, o)), ptr())
+
+
+def timespec() -> st.SearchStrategy[Arg]:
+    return st.one_of(
+        st.integers(0, len(TIMESPECS) - 1).map(lambda i: (K_BUF, TIMESPEC_BASE + 16 * i)),
+        st.just((K_LIT, 0)), lit(WILD_PTRS))
+
+
+def size() -> st.SearchStrategy[Arg]:
+    return st.one_of(lit(SIZES), st.integers(0, 1 << 17).map(lambda v: (K_LIT, v)))
+
+
+def fd() -> st.SearchStrategy[Arg]:
+    return st.one_of(lit(FDS), res(),
+                     st.integers(0, 7).map(lambda i: (K_WORD, PIPE_FDS + 4 * i)))
+
+
+def word() -> st.SearchStrategy[Arg]:
+    """Flags, modes, signal numbers: small and boundary values, or anything."""
+    return st.one_of(st.integers(0, 70), st.sampled_from([-1, 1 << 31, (1 << 32) - 1, U64]),
+                     st.integers(0, U64), st.integers(0, 31).map(lambda b: 1 << b)
+                     ).map(lambda v: (K_LIT, v))
+
+
+def page_addr() -> st.SearchStrategy[Arg]:
+    """Addresses for mmap/munmap/mprotect/madvise: the arena, earlier
+    mmap results (with offsets), odd and wild values."""
+    return st.one_of(
+        st.integers(0, 64).map(lambda p: (K_LIT, ARENA + p * 4096)),
+        st.tuples(st.integers(0, 40), st.integers(-4, 8)).map(
+            lambda t: (K_RESOFF, resoff(t[0], t[1] * 4096))),
+        st.integers(0, 64).map(lambda p: (K_LIT, ARENA + p * 4096 + 1)),
+        lit(WILD_PTRS), st.just((K_LIT, 0)))
+
+
+def mm_len() -> st.SearchStrategy[Arg]:
+    return st.one_of(st.integers(0, 32).map(lambda p: (K_LIT, p * 4096)),
+                     st.integers(1, 70000).map(lambda v: (K_LIT, v)), lit(SIZES))
+
+
+def prot() -> st.SearchStrategy[Arg]:
+    return st.one_of(st.integers(0, 7), st.sampled_from([0x1000000, 0x2000000, 0x1000003, 8, 0x10]),
+                     st.integers(0, U64)).map(lambda v: (K_LIT, v))
+
+
+def map_flags() -> st.SearchStrategy[Arg]:
+    bits = [1, 2, 3, 0x10, 0x20, 0x40, 0x100, 0x800, 0x1000, 0x2000, 0x4000, 0x8000,
+            0x10000, 0x20000, 0x40000, 0x100000, 0x80000, 26 << 26]
+    common = st.sampled_from([0x22, 0x32, 0x21, 0x31, 0x102022, 0x8022, 0x122, 0x2, 0x12,
+                              0x100032, 0x4022, 0x20022])
+    return st.one_of(common, common,
+                     st.lists(st.sampled_from(bits), max_size=5).map(lambda l: sum(set(l))),
+                     st.integers(0, U64)).map(lambda v: (K_LIT, v))
+
+
+CLONE_BITS = [0x100, 0x200, 0x400, 0x800, 0x1000, 0x2000, 0x4000, 0x8000, 0x10000, 0x20000,
+              0x40000, 0x80000, 0x100000, 0x200000, 0x400000, 0x800000, 0x1000000,
+              0x2000000, 0x4000000, 0x8000000, 0x10000000, 0x20000000, 0x40000000,
+              0x80000000, 0x100000000, 0x200000000, 0x80]
+
+
+def clone_flags() -> st.SearchStrategy[int]:
+    exit_sig = st.sampled_from([0, 17, 17, 17, 1, 9, 10, 64, 65, 255])
+    return st.one_of(
+        st.tuples(st.lists(st.sampled_from(CLONE_BITS), max_size=8), exit_sig).map(
+            lambda t: sum(set(t[0])) | t[1]),
+        st.sampled_from([17, 0x11, 0x4111, 0x3D0F00, 0x50F00, 0x10900, 0x10000, 0x800,
+                         0x100, 0x4100, 0x10d00 | 0x380000]),
+        st.integers(0, U64))
+
+
+def _rec(name: str, *args: st.SearchStrategy[Arg]) -> st.SearchStrategy[Record]:
+    nr = SYSCALL_NR[name]
+    return st.tuples(*args).map(lambda a: (nr, list(a)))
+
+
+def _clone() -> st.SearchStrategy[Record]:
+    # clone(flags, newsp, parent_tid, child_tid, tls)
+    stack = st.one_of(st.just((K_LIT, 0)), st.sampled_from(
+        [STRUCT_BASE + 0x800, END - 8, END]).map(lambda o: (K_BUF, o)), lit(WILD_PTRS))
+    return st.tuples(clone_flags(), stack, ptr(), ptr(), ptr()).map(
+        lambda t: (SYSCALL_NR["clone"], [(K_LIT, t[0]), t[1], t[2], t[3], t[4]]))
+
+
+def _clone3() -> st.SearchStrategy[list[Record]]:
+    """STOREs that build struct clone_args at STRUCT_BASE + 0x100, then clone3."""
+    base = STRUCT_BASE + 0x100
+    fields = st.tuples(clone_flags(), st.sampled_from([0, 17, 9, 65, U64]),
+                       st.one_of(st.just((K_LIT, 0)), ptr()), ptr(), ptr(),
+                       st.one_of(st.just((K_LIT, 0)), st.just((K_BUF, STRUCT_BASE + 0x400))),
+                       st.sampled_from([0, 4096, 1 << 20, U64]), ptr(),
+                       st.sampled_from([64, 80, 88, 0, 8, 63, 4096, 1 << 20, U64]))
+
+    def build(t: tuple) -> list[Record]:
+        flags, sig, pidfd, child_tid, parent_tid, stack, stack_size, tls, sz = t
+        vals = [(K_LIT, flags), pidfd, child_tid, parent_tid, (K_LIT, sig), stack,
+                (K_LIT, stack_size), tls]
+        recs: list[Record] = [(STORE, [(K_LIT, base + 8 * i), v]) for i, v in enumerate(vals)]
+        recs.append((SYSCALL_NR["clone3"], [(K_BUF, base), (K_LIT, sz)]))
+        return recs
+    return fields.map(build)
+
+
+def _sigaction() -> st.SearchStrategy[list[Record]]:
+    """struct sigaction {handler, flags, restorer, mask} built by STOREs."""
+    base = STRUCT_BASE + 0x200
+    handler = st.one_of(st.sampled_from([(K_LIT, 0), (K_LIT, 1), (K_FUNC, 0)]), ptr())
+    flags = st.sampled_from([0x04000000, 0x04000000 | 0x10000000, 0x04000000 | 0x80000000,
+                             0, 0x08000000 | 0x04000000, U64])
+    sig = st.one_of(st.integers(0, 65), st.sampled_from([-1, 1 << 31]))
+    return st.tuples(handler, flags, st.sampled_from([(K_FUNC, 1), (K_LIT, 0)]), word(),
+                     sig, st.sampled_from([8, 0, 4, 16, U64]),
+                     st.one_of(st.just((K_LIT, 0)), ptr())).map(
+        lambda t: [(STORE, [(K_LIT, base), t[0]]), (STORE, [(K_LIT, base + 8), (K_LIT, t[1])]),
+                   (STORE, [(K_LIT, base + 16), t[2]]), (STORE, [(K_LIT, base + 24), t[3]]),
+                   (SYSCALL_NR["rt_sigaction"],
+                    [(K_LIT, t[4]), (K_BUF, base), t[6], (K_LIT, t[5])])])
+
+
+def _iov() -> st.SearchStrategy[list[Record]]:
+    """An iovec array of up to 3 entries at STRUCT_BASE + 0x300, then readv/writev."""
+    base = STRUCT_BASE + 0x300
+    ent = st.tuples(ptr(), size())
+    return st.tuples(st.sampled_from(["readv", "writev"]), fd(), st.lists(ent, max_size=3),
+                     st.sampled_from([0, 1, 2, 3, 1024, 1025, -1])).map(
+        lambda t: [r for i, (b, n) in enumerate(t[2])
+                   for r in ((STORE, [(K_LIT, base + 16 * i), b]),
+                             (STORE, [(K_LIT, base + 16 * i + 8), n]))]
+        + [(SYSCALL_NR[t[0]], [t[1], (K_BUF, base), (K_LIT, t[3] if t[3] >= 0 else U64)])])
+
+
+def _touch() -> st.SearchStrategy[Record]:
+    return st.tuples(st.sampled_from([TOUCH_READ, TOUCH_WRITE]), page_addr(), mm_len()).map(
+        lambda t: (t[0], [t[1], t[2]]))
+
+
+def _fork() -> st.SearchStrategy[Record]:
+    return st.just((SYSCALL_NR["fork"], []))
+
+
+def _wait() -> st.SearchStrategy[Record]:
+    pid = st.one_of(st.sampled_from([-1, 0, 1, 2, 3, 4, 99999, -(1 << 31)]).map(lambda v: (K_LIT, v)),
+                    res())
+    wflags = st.sampled_from([0, 1, 2, 4, 8, 0x1000000, 0x40000000, 0x80000000, 0x20000000,
+                              1 | 0x40000000, 3, U64])
+    return st.one_of(
+        st.tuples(pid, st.one_of(st.just((K_LIT, 0)), ptr()), wflags, st.one_of(
+            st.just((K_LIT, 0)), ptr())).map(
+            lambda t: (SYSCALL_NR["wait4"], [t[0], t[1], (K_LIT, t[2] | 1 if t[2] != U64 else t[2]),
+                                             t[3]])),
+        st.tuples(st.sampled_from([0, 1, 2, 3, 7]), pid, ptr(), wflags).map(
+            lambda t: (SYSCALL_NR["waitid"], [(K_LIT, t[0]), t[1], t[2],
+                                              (K_LIT, t[3] | 1 | 4)])))
+
+
+def _futex() -> st.SearchStrategy[Record]:
+    addr = st.one_of(st.integers(0, 15).map(lambda i: (K_BUF, FUTEX_BASE + 4 * i)),
+                     st.just((K_BUF, FUTEX_BASE + 1)), ptr())
+    op = st.one_of(st.integers(0, 13), st.integers(0, 13).map(lambda o: o | 128),
+                   st.integers(0, 13).map(lambda o: o | 384), st.integers(0, U64))
+    return st.tuples(addr, op, st.sampled_from([0, 1, 2, 0x7FFFFFFF, U64]), timespec(), addr,
+                     st.sampled_from([0, 1, U64, 0xFFFFFFFF, 0x10000000])).map(
+        lambda t: (SYSCALL_NR["futex"], [t[0], (K_LIT, t[1]), (K_LIT, t[2]), t[3], t[4],
+                                         (K_LIT, t[5])]))
+
+
+def _kill() -> st.SearchStrategy[Record]:
+    pid = st.one_of(st.sampled_from([0, -1, 1, 2, 3, 4, 5, 99999, -2, -3, -(1 << 31),
+                                     (1 << 31) - 1]).map(lambda v: (K_LIT, v)), res())
+    sig = st.one_of(st.sampled_from([0, 1, 9, 10, 11, 13, 15, 17, 19, 18, 20, 28, 32, 34, 64]),
+                    st.sampled_from([65, -1, 1 << 31, U64])).map(lambda v: (K_LIT, v))
+    return st.one_of(
+        st.tuples(pid, sig).map(lambda t: (SYSCALL_NR["kill"], list(t))),
+        st.tuples(pid, pid, sig).map(lambda t: (SYSCALL_NR["tgkill"], list(t))),
+        st.tuples(pid, sig).map(lambda t: (SYSCALL_NR["tkill"], list(t))))
+
+
+def _nanosleep() -> st.SearchStrategy[Record]:
+    short = st.sampled_from([0, 1, 4]).map(lambda i: (K_BUF, TIMESPEC_BASE + 16 * i))
+    return st.one_of(
+        st.tuples(st.one_of(short, timespec()), st.one_of(st.just((K_LIT, 0)), ptr())).map(
+            lambda t: (SYSCALL_NR["nanosleep"], list(t))),
+        st.tuples(st.sampled_from([0, 1, 7, 100, U64]), st.sampled_from([0, 1, 2, U64]), short,
+                  st.one_of(st.just((K_LIT, 0)), ptr())).map(
+            lambda t: (SYSCALL_NR["clock_nanosleep"], [(K_LIT, t[0]), (K_LIT, t[1]), t[2], t[3]])))
+
+
+BLOCKING_OR_EXEC = {"execve", "execveat", "pause", "rt_sigsuspend", "exit", "exit_group",
+                    "nanosleep", "clock_nanosleep", "vfork", "fork", "clone", "clone3",
+                    "rt_sigreturn", "futex", "wait4", "waitid", "select", "poll", "ppoll",
+                    "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2", "rt_sigtimedwait",
+                    "futex_wait", "futex_waitv", "accept", "accept4", "recvfrom", "recvmsg",
+                    "msgrcv", "semop", "semtimedop", "mq_timedreceive", "io_getevents",
+                    "read", "readv", "preadv", "preadv2", "kill", "tkill", "tgkill",
+                    "reboot", "kexec_load", "kexec_file_load"}
+ANY_NR = sorted(nr for name, nr in SYSCALL_NR.items() if name not in BLOCKING_OR_EXEC)
+
+
+def _any() -> st.SearchStrategy[Record]:
+    nr = st.one_of(st.sampled_from(ANY_NR), st.sampled_from(
+        [335, 400, 423, 457, 1000, 0x40000000 + 39, 0xFFFFFFFF, (1 << 63) - 1]))
+    a = st.one_of(ptr(), fd(), size(), word())
+    return st.tuples(nr, st.lists(a, min_size=6, max_size=6)).map(lambda t: (t[0], t[1]))
+
+
+def _rw() -> st.SearchStrategy[Record]:
+    return st.one_of(
+        _rec("read", fd(), ptr(), size()),
+        _rec("write", fd(), ptr(), size()),
+        _rec("pread64", fd(), ptr(), size(), size()),
+        _rec("pwrite64", fd(), ptr(), size(), size()),
+        _rec("lseek", fd(), st.one_of(size(), lit([-1, -4096, 1 << 62])), lit([0, 1, 2, 3, 4, 5, U64])),
+    )
+
+
+def _files() -> st.SearchStrategy[Record]:
+    oflags = st.one_of(st.sampled_from([0, 1, 2, 0o100 | 1, 0o1101, 0o301, 0o200000, 0o2000002,
+                                        0o10000000, 0o4002, 0o2002, 0o400000]),
+                       st.integers(0, U64)).map(lambda v: (K_LIT, v))
+    mode = st.sampled_from([0o644, 0, 0o7777, U64]).map(lambda v: (K_LIT, v))
+    return st.one_of(
+        _rec("openat", fd(), string(), oflags, mode),
+        _rec("open", string(), oflags, mode),
+        _rec("close", fd()),
+        _rec("dup", fd()),
+        _rec("dup2", fd(), fd()),
+        _rec("dup3", fd(), fd(), lit([0, 0o2000000, 1, U64])),
+        _rec("pipe", st.integers(0, 3).map(lambda i: (K_BUF, PIPE_FDS + 8 * i))),
+        _rec("pipe2", st.one_of(st.integers(0, 3).map(lambda i: (K_BUF, PIPE_FDS + 8 * i)), ptr()),
+             lit([0, 0o4000, 0o2000000, 0o40000, 1, U64])),
+        _rec("pipe", ptr()),
+        _rec("fcntl", fd(), st.one_of(st.integers(0, 12), st.integers(1024, 1040)).map(lambda v: (K_LIT, v)),
+             st.one_of(word(), fd())),
+        _rec("fstat", fd(), ptr()),
+        _rec("newfstatat", fd(), string(), ptr(), lit([0, 0x100, 0x1000, 0x800, U64])),
+        _rec("ioctl", fd(), st.one_of(lit([0x5401, 0x5413, 0x541B, 0x5421, 0x5402]), word()), ptr()),
+        _rec("getcwd", ptr(), size()),
+        _rec("chdir", string()),
+        _rec("unlink", string()),
+        _rec("access", string(), word()),
+        _rec("readlink", string(), ptr(), size()),
+        _rec("readlinkat", fd(), string(), ptr(), size()),
+        _rec("umask", word()),
+    )
+
+
+def _mm() -> st.SearchStrategy[Record]:
+    off = st.one_of(lit([0, 4096, 1, 1 << 40, U64, 1 << 63]), st.just((K_LIT, 0)))
+    return st.one_of(
+        _rec("mmap", page_addr(), mm_len(), prot(), map_flags(), fd(), off),
+        _rec("mmap", page_addr(), mm_len(), prot(), map_flags(), lit([-1]), off),
+        _rec("munmap", page_addr(), mm_len()),
+        _rec("mprotect", page_addr(), mm_len(), prot()),
+        _rec("madvise", page_addr(), mm_len(), st.one_of(st.sampled_from(
+            [0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 100, U64]).map(lambda v: (K_LIT, v)), word())),
+        _rec("brk", st.one_of(lit([0, 1, 0x1000, 1 << 46, U64, 0x7FFF_FFFF_F000]), res(),
+                              st.tuples(st.integers(0, 40), st.integers(-16, 64)).map(
+                                  lambda t: (K_RESOFF, resoff(t[0], t[1] * 4096))))),
+        _rec("mremap", page_addr(), mm_len(), mm_len(), word(), page_addr()),
+    )
+
+
+def _proc() -> st.SearchStrategy[Record]:
+    return st.one_of(
+        _rec("getpid"), _rec("gettid"), _rec("getppid"), _rec("sched_yield"),
+        _rec("setpgid", lit([0, 1, 2, 3, -1, 99999]), lit([0, 1, 2, 3, -1, 99999])),
+        _rec("setsid"), _rec("getpgid", lit([0, 1, 2, 3, -1])), _rec("getsid", lit([0, 1, 2, 3, -1])),
+        _rec("prctl", st.integers(0, 60).map(lambda v: (K_LIT, v)), st.one_of(word(), ptr()),
+             word(), word(), word()),
+        _rec("arch_prctl", lit([0x1001, 0x1002, 0x1003, 0x1004, 0x3001, 0x3002, 0, U64]),
+             st.one_of(ptr(), word())),
+        _rec("set_tid_address", ptr()),
+        _rec("set_robust_list", ptr(), lit([24, 0, 23, U64])),
+        _rec("get_robust_list", lit([0, 1, 3, -1]), ptr(), ptr()),
+        _rec("prlimit64", lit([0, 1, 3, -1]), st.integers(0, 16).map(lambda v: (K_LIT, v)),
+             st.one_of(st.just((K_LIT, 0)), ptr()), st.one_of(st.just((K_LIT, 0)), ptr())),
+        _rec("setrlimit", st.integers(0, 16).map(lambda v: (K_LIT, v)), ptr()),
+        _rec("getrlimit", st.integers(0, 16).map(lambda v: (K_LIT, v)), ptr()),
+        _rec("rt_sigprocmask", lit([0, 1, 2, 3, -1]), ptr(), ptr(), lit([8, 0, 16, U64])),
+        _rec("rt_sigpending", ptr(), lit([8, 0, 16, U64])),
+        _rec("sigaltstack", ptr(), ptr()),
+        _rec("uname", ptr()), _rec("times", ptr()), _rec("time", ptr()),
+        _rec("gettimeofday", ptr(), ptr()),
+        _rec("clock_gettime", lit([0, 1, 2, 3, 4, 5, 6, 7, 11, -1, U64]), ptr()),
+        _rec("clock_getres", lit([0, 1, 2, 3, -1, U64]), ptr()),
+        _rec("getrandom", ptr(), size(), lit([0, 1, 2, 4, 7, U64])),
+        _rec("sched_getaffinity", lit([0, 1, -1]), size(), ptr()),
+        _rec("rseq", ptr(), size(), word(), word()),
+    )
+
+
+def _one() -> st.SearchStrategy[list[Record]]:
+    single = st.one_of(_files(), _files(), _rw(), _mm(), _mm(), _mm(), _proc(), _proc(),
+                       _touch(), _fork(), _wait(), _futex(), _kill(), _nanosleep(), _clone(),
+                       _rec("vfork"), _any(), _any())
+    return st.one_of(single.map(lambda r: [r]), single.map(lambda r: [r]),
+                     single.map(lambda r: [r]), _clone3(), _sigaction(), _iov())
+
+
+def programs(max_size: int = 24) -> st.SearchStrategy[list[Record]]:
+    return st.lists(_one(), min_size=1, max_size=max_size).map(
+        lambda groups: [r for g in groups for r in g])
