@@ -36,6 +36,14 @@ def overlay() -> Overlay:
     return state.K.overlay
 
 
+def overlay_room() -> int:
+    """Bytes the overlay may still grow by.  Like a tmpfs mount it holds at
+    most half of RAM, so a guest cannot make the host allocate more than
+    its bound (a write far past the end of a file would otherwise)."""
+    ov = overlay()
+    return state.K.opts.memory // 2 - sum(len(n.data) for n in ov.files.values())
+
+
 MAXSYMLINKS = 40
 
 

@@ -11,13 +11,13 @@ from ..percpu import current
 from ..syscalls import syscall
 from ..types import UPtr, c_int, c_uint, size_t
 from ..uapi import (
-    EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ERANGE, O_ACCMODE, O_APPEND, O_CLOEXEC,
+    EEXIST, EINVAL, EISDIR, ENOENT, ENOSPC, ENOTDIR, ERANGE, O_ACCMODE, O_APPEND, O_CLOEXEC,
     O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_TRUNC, S_IFCHR, S_IFDIR, S_IFMT, S_IFREG,
 )
 from .console import stat_from_host
 from .file import FileOps, fd_install_new, file
 from .hosterr import host_errno
-from .namei import OverlayNode, guest_abspath, host_path, lookup_stat, overlay
+from .namei import OverlayNode, guest_abspath, host_path, lookup_stat, overlay, overlay_room
 
 F_OK, X_OK, W_OK, R_OK = 0, 1, 2, 4
 
@@ -37,7 +37,7 @@ class HostRegOps(FileOps):
 
     def pread(self, f: file, n: int, pos: int) -> bytes:
         try:
-            return os.pread(f.private, n, pos)
+            return os.pread(f.private, min(n, 1 << 24), pos)   # a short read, as read()
         except OSError as e:
             raise host_errno(e) from None
 
@@ -68,6 +68,10 @@ class OverlayOps(FileOps):
         node: OverlayNode = f.private
         if f.f_flags & O_APPEND:
             f.f_pos = len(node.data)
+        room = len(node.data) + overlay_room() - f.f_pos   # shmem: ENOSPC when full
+        if room <= 0:
+            raise Errno(ENOSPC)
+        data = data[:room]
         end = f.f_pos + len(data)
         if len(node.data) < f.f_pos:
             node.data += bytes(f.f_pos - len(node.data))

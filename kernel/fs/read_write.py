@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from ..mm.uaccess import copy_from_user, copy_to_user, user_page
 from ..panic import Errno
@@ -67,13 +69,81 @@ def _write_cont(f: file, data: bytes) -> int:
     return f.f_op.write(f, data)
 
 
+WRITE_CHUNK = 1 << 20
+PAGE_SIZE = 4096
+
+
+def _chunks(iov: list[tuple[int, int]], start: int) -> Iterator[tuple[int, int]]:
+    """The user ranges of iov cut in pieces of at most WRITE_CHUNK bytes,
+    from byte `start` (a piece boundary) on."""
+    pos = 0
+    for base, n in iov:
+        off = max(0, start - pos)
+        while off < n:
+            k = min(WRITE_CHUNK, n - off)
+            yield base + off, k
+            off += k
+        pos += n
+
+
+def _copy_prefix(uaddr: int, n: int) -> bytes:
+    """The bytes of [uaddr, uaddr+n) up to the first page that faults
+    (EFAULT if that is the first one): a write stops short there."""
+    try:
+        return copy_from_user(uaddr, n)
+    except Errno:
+        pass
+    out = bytearray()
+    va, end = uaddr, uaddr + n
+    while va < end:
+        k = min(end, (va | 0xFFF) + 1) - va
+        try:
+            out += copy_from_user(va, k)
+        except Errno:
+            if not out:
+                raise
+            break
+        va += k
+    return bytes(out)
+
+
+def write_chunks(f: file, iov: list[tuple[int, int]], done: int = 0,
+                 pending: Callable[[], int] | None = None) -> int:
+    """Write the user ranges `iov` to f a piece at a time, copying each
+    piece from user memory only when it is written: a huge count over
+    lazily mapped (zero) pages never becomes a huge host buffer.  After a
+    sleep, `pending` finishes the piece that starts at byte `done`.  A
+    fault or an error once some bytes went out ends the write short."""
+    for addr, n in _chunks(iov, done):
+        try:
+            if pending is not None:
+                call, pending = pending, None
+            else:
+                call = partial(f.f_op.write, f, _copy_prefix(addr, n))
+            w = call()
+        except BlockOn as b:
+            raise BlockOn(b.queues, partial(write_chunks, f, iov, done, b.cont), b.deadline,
+                          b.interruptible) from None
+        except Errno:
+            if done:
+                return done
+            raise
+        done += w
+        if w < n:
+            break
+    return done
+
+
 @syscall("write")
 def sys_write(fd: c_uint, buf: UPtr, count: size_t) -> int:
     f = current().files.fget(fd)
     _writable(f)
     if count == 0:
         return 0
-    data = copy_from_user(buf, min(count, MAX_RW_COUNT))
+    count = min(count, MAX_RW_COUNT)
+    if count > PAGE_SIZE:
+        return write_chunks(f, [(buf, count)])
+    data = copy_from_user(buf, count)
     return f.f_op.write(f, data)
 
 
@@ -98,7 +168,10 @@ def _iovecs(vec: int, vlen: int) -> list[tuple[int, int]]:
 def sys_writev(fd: c_uint, vec: UPtr, vlen: c_int) -> int:
     f = current().files.fget(fd)
     _writable(f)
-    data = b"".join(copy_from_user(b, n) for b, n in _iovecs(vec, vlen))
+    iov = _iovecs(vec, vlen)
+    if sum(n for _b, n in iov) > PAGE_SIZE:
+        return write_chunks(f, iov)
+    data = b"".join(copy_from_user(b, n) for b, n in iov)
     if not data:
         return 0
     return f.f_op.write(f, data)

@@ -9,8 +9,11 @@ kill(-1, SIGKILL), unmap random ranges and so on.
 """
 from __future__ import annotations
 
+import os
+import re
 import struct
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +26,9 @@ REPO = Path(__file__).resolve().parents[2]
 FUZZ_GUEST = REPO / "guest" / "build" / "fuzz_syscalls"
 TINYUNIX = REPO / ".venv" / "bin" / "tinyunix"
 RUN_TIMEOUT = 30.0
+# TINYUNIX_TREE=DIR runs the kernel from DIR (e.g. `git archive` of a
+# commit plus the built emu/_uchook*.so) instead of this checkout.
+TREE = os.environ.get("TINYUNIX_TREE", "")
 
 K_LIT, K_BUF, K_RES, K_WORD, K_FUNC, K_RESOFF = range(6)
 TOUCH_READ, TOUCH_WRITE, STORE = -1, -2, -3
@@ -96,20 +102,30 @@ def tinyunix_available() -> bool:
 
 def check_option() -> list[str]:
     """--check once kernel/check.py exists (the invariant checker)."""
-    return ["--check"] if (REPO / "kernel" / "check.py").exists() else []
+    return ["--check"] if (Path(TREE or REPO) / "kernel" / "check.py").exists() else []
+
+
+def tinyunix_cmd() -> list[str]:
+    if TREE:    # another source tree (e.g. a snapshot of a commit)
+        return [sys.executable, "-m", "emu.cli"]
+    return [str(TINYUNIX)]
 
 
 def run_program(prog: Sequence[Record], extra: Sequence[str] = (),
-                timeout: float = RUN_TIMEOUT) -> tuple[int, str, str]:
-    """Run one program under tinyunix; returns (status, stdout, stderr).
-    Raises AssertionError on a timeout."""
+                timeout: float = RUN_TIMEOUT, verbose: bool = False) -> tuple[int, str, str]:
+    """Run one program under tinyunix (options `extra`); returns (status,
+    stdout, stderr).  With `verbose` the guest prints "[pid] i: nr = ret"
+    for each record on stderr.  Raises AssertionError on a timeout."""
     with tempfile.TemporaryDirectory(prefix="tufz") as d:
         path = Path(d) / "prog.bin"
         path.write_bytes(encode(prog))
-        cmd = [str(TINYUNIX), "run", "--memory", "64M", *check_option(), *extra,
-               str(FUZZ_GUEST), str(path)]
+        cmd = [*tinyunix_cmd(), "run", "--memory", "64M", *check_option(), *extra,
+               str(FUZZ_GUEST), str(path), *(["-v"] if verbose else [])]
+        env = dict(os.environ)
+        if TREE:
+            env["PYTHONPATH"] = TREE
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, cwd=d, start_new_session=True)
+                             stderr=subprocess.PIPE, cwd=d, env=env, start_new_session=True)
         try:
             out, err = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -119,6 +135,14 @@ def run_program(prog: Sequence[Record], extra: Sequence[str] = (),
                                  f"stderr: {err.decode('utf-8', 'replace')[-1500:]}\n"
                                  f"program:\n{show(prog)}") from None
     return p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def results(err: str) -> dict[tuple[int, int], int]:
+    """{(pid, record index): return value} from a verbose run's stderr."""
+    out = {}
+    for m in re.finditer(r"^\[(\d+)\] (\d+): -?\d+ = (-?\d+)$", err, re.MULTILINE):
+        out[(int(m[1]), int(m[2]))] = int(m[3])
+    return out
 
 
 def failure(status: int, err: str) -> str | None:
@@ -134,8 +158,9 @@ def failure(status: int, err: str) -> str | None:
     return None
 
 
-def check_program(prog: Sequence[Record], extra: Sequence[str] = ()) -> tuple[int, str, str]:
-    status, out, err = run_program(prog, extra)
+def check_program(prog: Sequence[Record], extra: Sequence[str] = (),
+                  verbose: bool = False) -> tuple[int, str, str]:
+    status, out, err = run_program(prog, extra, verbose=verbose)
     why = failure(status, err)
     assert why is None, (f"{why} (status {status})\nstderr:\n{err[-3000:]}\n"
                          f"program:\n{show(prog)}")
@@ -484,6 +509,6 @@ def _one() -> st.SearchStrategy[list[Record]]:
                      single.map(lambda r: [r]), _clone3(), _sigaction(), _iov())
 
 
-def programs(max_size: int = 24) -> st.SearchStrategy[list[Record]]:
-    return st.lists(_one(), min_size=1, max_size=max_size).map(
+def programs(max_size: int = 24, min_size: int = 1) -> st.SearchStrategy[list[Record]]:
+    return st.lists(_one(), min_size=min_size, max_size=max_size).map(
         lambda groups: [r for g in groups for r in g])
