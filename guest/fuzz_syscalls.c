@@ -16,7 +16,9 @@
  *   K_FUNC  a function of ours: 0 a handler that returns, 1 a restorer
  *   K_RESOFF  K_RES plus a page offset: res[val & 0xffff] + (val >> 16)
  * Negative nr are pseudo-ops: -1 read every page of [a0, a0+a1) (at most
- * 64 pages), -2 write them, -3 store the 8-byte a1 at scratch + a0.
+ * 64 pages), -2 write them, -3 store the 8-byte a1 at scratch + a0,
+ * -4 execve(a0, a1, a2); execve itself (59, 322) is never issued, so only
+ * the paths the test puts in a -4 record are ever executed.
  *
  * Children are bounded: a fork (57) child continues the program and exits
  * at its end, and no process forks more than MAX_FORKS times along its
@@ -216,6 +218,9 @@ int main(int argc, char **argv)
             break;
         case -3:
             memcpy(scratch + (unsigned long)a[0] % (SCRATCH - 8), &a[1], 8);
+            break;
+        case -4:   /* execve of a path the test chose (never a random one) */
+            ret = raw6(SYS_execve, a[0], a[1], a[2], 0, 0, 0);
             break;
         case SYS_execve:
         case SYS_execveat:

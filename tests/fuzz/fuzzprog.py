@@ -31,7 +31,7 @@ RUN_TIMEOUT = 30.0
 TREE = os.environ.get("TINYUNIX_TREE", "")
 
 K_LIT, K_BUF, K_RES, K_WORD, K_FUNC, K_RESOFF = range(6)
-TOUCH_READ, TOUCH_WRITE, STORE = -1, -2, -3
+TOUCH_READ, TOUCH_WRITE, STORE, EXEC = -1, -2, -3, -4
 
 Arg = tuple[int, int]
 Record = tuple[int, Sequence[Arg]]
@@ -43,7 +43,9 @@ ARENA = 0x2000_0000_0000             # MAP_FIXED addresses the fuzzer picks from
 # --- the scratch area's initial contents -----------------------------------
 STRINGS = [b"/dev/null", b"/dev/zero", b"/etc/passwd", b"/tmp/fz_file", b"fz_rel", b"/",
            b".", b"..", b"", b"/proc/self/exe", b"/nonexistent/x", b"/etc", b"/tmp",
-           b"../../../../../../etc/passwd", b"a/" * 200]
+           b"../../../../../../etc/passwd", b"a/" * 200,
+           str(REPO / "guest" / "build" / "hello").encode(), str(FUZZ_GUEST).encode()]
+EXEC_PATHS = [len(STRINGS) - 2, len(STRINGS) - 1, 0, 2, 5, 10, 8]   # indices: what EXEC may run
 STR_BASE = 0x0
 TIMESPEC_BASE = 0x1000
 TIMESPECS = [(0, 1000), (0, 0), (-1, 0), (0, 2_000_000_000), (0, 999_999_999), (1, 0),
@@ -341,6 +343,17 @@ def _iov() -> st.SearchStrategy[list[Record]]:
         + [(SYSCALL_NR[t[0]], [t[1], (K_BUF, base), (K_LIT, t[3] if t[3] >= 0 else U64)])])
 
 
+def _exec() -> st.SearchStrategy[list[Record]]:
+    """execve of hello or of the fuzz guest itself (no program: exit 2), or of
+    a path that fails; argv/envp built at STRUCT_BASE + 0x600 or wild."""
+    base = STRUCT_BASE + 0x600
+    vec = st.one_of(st.just((K_BUF, base)), st.just((K_LIT, 0)), ptr())
+    return st.tuples(st.sampled_from(EXEC_PATHS), vec, vec, st.booleans()).map(
+        lambda t: [(STORE, [(K_LIT, base), (K_BUF, STR_OFFS[t[0]])]),
+                   (STORE, [(K_LIT, base + 8), (K_LIT, 0 if t[3] else 0xDEAD)]),
+                   (EXEC, [(K_BUF, STR_OFFS[t[0]]), t[1], t[2]])])
+
+
 def _touch() -> st.SearchStrategy[Record]:
     return st.tuples(st.sampled_from([TOUCH_READ, TOUCH_WRITE]), page_addr(), mm_len()).map(
         lambda t: (t[0], [t[1], t[2]]))
@@ -506,7 +519,7 @@ def _one() -> st.SearchStrategy[list[Record]]:
                        _touch(), _fork(), _wait(), _futex(), _kill(), _nanosleep(), _clone(),
                        _rec("vfork"), _any(), _any())
     return st.one_of(single.map(lambda r: [r]), single.map(lambda r: [r]),
-                     single.map(lambda r: [r]), _clone3(), _sigaction(), _iov())
+                     single.map(lambda r: [r]), _clone3(), _sigaction(), _iov(), _exec())
 
 
 def programs(max_size: int = 24, min_size: int = 1) -> st.SearchStrategy[list[Record]]:
