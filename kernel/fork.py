@@ -348,9 +348,8 @@ INT_MAX = 0x7FFFFFFF
 def copy_struct_from_user(uaddr: int, ksize: int, usize: int) -> bytes:
     """An extensible struct: a longer user struct must be zero past what
     we know (E2BIG otherwise), a shorter one is zero-extended."""
-    if usize > ksize:
-        if any(copy_from_user(uaddr + ksize, usize - ksize)):
-            raise Errno(E2BIG)
+    if usize > ksize and any(copy_from_user(uaddr + ksize, usize - ksize)):
+        raise Errno(E2BIG)
     return copy_from_user(uaddr, min(usize, ksize)).ljust(ksize, b"\0")
 
 

@@ -360,10 +360,10 @@ def exit_robust_list(tsk: task_struct) -> None:
             fault = False
         except Errno:
             fault = True
-        if entry != pending:
-            if not handle_futex_death((entry + futex_offset) & 0xFFFF_FFFF_FFFF_FFFF,
-                                      tsk, pi, False):
-                return
+        # A pending lock may be on the list too: handled once, below.
+        if entry != pending and not handle_futex_death(
+                (entry + futex_offset) & 0xFFFF_FFFF_FFFF_FFFF, tsk, pi, False):
+            return
         if fault:
             return
         entry, pi = nxt, next_pi
