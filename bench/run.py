@@ -236,15 +236,19 @@ def raw_rows(results, raw):
         return [["raw Unicorn", raw["error"], "-", "-"]]
     tu = lambda n: ((results.get(n) or {}).get("tinyunix") or {}).get("per_op")  # noqa: E731
     cpu_tu, pid_tu = tu("cpu_loop"), tu("getpid")
+    paged = raw["cpu_loop_paged_ns_per_iter"] * 1e-9
     loop = raw["cpu_loop_ns_per_iter"] * 1e-9
     floor = raw["syscall_empty_hook_us"] * 1e-6
     rw = raw["syscall_rw_hook_us"] * 1e-6
     return [
-        ["cpu_loop, flat engine, same machine code",
+        ["cpu_loop, paged engine at CPL 3 (as emu/machine.py), same machine code",
+         f"{fmt_t(paged)} / iteration ({raw['cpu_loop_paged_minsn_per_s']:.0f} M insns/s)",
+         fmt_t(cpu_tu) if cpu_tu else "-", fmt_r(cpu_tu, paged)],
+        ["cpu_loop, flat engine (no paging), same machine code",
          f"{fmt_t(loop)} / iteration ({raw['cpu_loop_minsn_per_s']:.0f} M insns/s)",
          fmt_t(cpu_tu) if cpu_tu else "-", fmt_r(cpu_tu, loop)],
-        ["syscall with an empty Python UC_HOOK_INSN hook (getpid floor)", fmt_t(floor),
-         fmt_t(pid_tu) if pid_tu else "-", fmt_r(pid_tu, floor)],
+        ["syscall with an empty Python UC_HOOK_INSN hook, paged engine (getpid floor)",
+         fmt_t(floor), fmt_t(pid_tu) if pid_tu else "-", fmt_r(pid_tu, floor)],
         ["syscall with a hook doing 1 reg_read + 1 reg_write", fmt_t(rw), "-", "-"],
     ]
 
@@ -315,11 +319,14 @@ def write_results(results, raw, runners, args, elapsed):
     rr = raw_rows(results, raw)
     if rr:
         lines += ["## Against raw Unicorn (bench/raw_unicorn.py)", "",
-                  "A flat Unicorn x86-64 engine: no page tables, no kernel, no hooks "
-                  "(except the syscall hook rows). The cpu_loop code is the bytes of "
-                  "`cpu_loop_kernel` read out of bench/build/cpu_loop. Target: tinyunix "
-                  "cpu_loop >= 0.9 of raw speed (ratio <= 1.11x); getpid within 2x of "
-                  "the empty-hook floor.", "",
+                  "A Unicorn x86-64 engine set up as emu/machine.py sets up a vCPU "
+                  "(long mode, 4-level page tables, UC_TLB_CPU, entered at CPL 3 by "
+                  "iretq) with no kernel and no hooks (except the syscall hook rows); "
+                  "the flat row is a bare UC_MODE_64 engine without paging, for the "
+                  "record. The cpu_loop code is the bytes of `cpu_loop_kernel` read out "
+                  "of bench/build/cpu_loop. Target: tinyunix cpu_loop >= 0.9 of the "
+                  "paged raw speed (ratio <= 1.11x); getpid within 2x of the "
+                  "empty-hook floor.", "",
                   md_table(["baseline", "raw Unicorn", "tinyunix", "tinyunix/raw"], rr), ""]
     # counts
     crow = []
@@ -351,15 +358,16 @@ def write_results(results, raw, runners, args, elapsed):
         "setup would do; a bare execve under qemu-user runs an x86-64 program "
         "natively on this host.",
         "- procs_alive/proc is one round / 1000.",
-        "- Raw-Unicorn caveat (seen while writing this): the flat engine "
-        "(UC_MODE_64, no CR0.PG, no kernel) ran cpu_loop at ~45-55 ns/iteration "
-        "(~200 M insns/s, as DESIGN.md's load/store figure), while tinyunix's "
-        "paged engine ran the same bytes at ~3.5-6 ns/iteration with the same "
-        "checksum as native. Mapping with mem_map_ptr or one big region, and "
-        "UC_TLB_CPU vs the default, did not change the flat figure. So the flat "
-        "engine is not the fastest Unicorn can go on this code; the fair baseline "
-        "is a paged engine without a kernel. Until raw_unicorn.py has that, read "
-        "tinyunix/raw for cpu_loop as 'not slower than raw', not as a target check.",
+        "- Raw Unicorn, flat vs paged: the flat engine (no CR0.PG) runs cpu_loop "
+        "~6-7x slower than the paged one. perf shows why: without paging every "
+        "guest store leaves the translated code for the softmmu slow path "
+        "(helper_le_stq_mmu -> notdirty_write -> tb_invalidate_phys_page_fast and "
+        "a memory-region lookup, ~60 % of samples); Unicorn stubs out QEMU's "
+        "dirty-memory bitmap, so RAM always looks 'clean for code' and a TLB entry "
+        "marked NOTDIRTY never becomes dirty. With CR0.PG set (CPL 0 or 3) the same "
+        "store runs inline in the translated code (which Unicorn path makes the "
+        "difference was not traced). "
+        "So the paged engine is the baseline. Details in bench/PROFILE.md.",
         "- procs_churn vs fork_exit_wait: the same operation after 40,000 "
         "processes rather than 2,000; a per-op figure that grows would mean a leak "
         "of tasks, pids or frames.",

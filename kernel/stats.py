@@ -20,5 +20,6 @@ def print_stats(K: KernelState, out: IO[str]) -> None:
         f"CoW reuse {v.cow_reuse}, segv {v.pgfault_segv} (kernel-mode {v.pgfault_kernel})",
         f"forks: {c['forks']}  execs: {c['execs']}  context switches: {c['context_switches']}",
         f"frames in use: {K.alloc.nr_used() - 1} (of {K.alloc.nr_free_at_boot}; zero page not counted)",
+        f"frames allocated: {K.alloc.allocs} (since boot, page tables included)",
     ]
     out.write("\n".join(lines) + "\n")

@@ -7,6 +7,8 @@ raised.  The caller flushes the TLB before the access is retried.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+from itertools import compress
 from typing import TYPE_CHECKING
 
 from emu.paging import (
@@ -153,48 +155,101 @@ def do_wp_page(mm: "mm_struct", vma: "vm_area_struct", idx: int, pte: int) -> No
     vmstat.cow_copy += 1
 
 
+# Whole page-table pages at a time.  fork and exit touch every PTE of an
+# address space, so they read the n <= 512 entries of a table page as one
+# Python int (entry k in bits 64k..64k+63, one slice of guest RAM), do the
+# bit changes on that int, write it back in one slice, and get the frame
+# numbers out as a list of small ints; only the refcount updates stay one
+# list operation per frame.
+_PFN_BITS = 40   # PTE_PFN_MASK is bits 12-51
+_U64 = (1 << 64) - 1
+
+
+@lru_cache(maxsize=None)
+def _masks(n: int) -> tuple[int, int, int]:
+    """For n entries: bit 0 of each, the pfn field (shifted down by 12) of
+    each, and all 64 bits of each."""
+    bit0 = sum(1 << (64 * k) for k in range(n))
+    return bit0, bit0 * ((1 << _PFN_BITS) - 1), bit0 * ((1 << 64) - 1)
+
+
+def _block(mem: memoryview, i: int, n: int) -> tuple[int, int]:
+    """PTEs q[i:i+n] as one int, and the mask with bit 0 of every mapped
+    entry (present, or PROT_NONE with its frame kept) set."""
+    big = int.from_bytes(mem[i << 3:(i + n) << 3], "little")
+    return big, (big | (big >> 11)) & _masks(n)[0]
+
+
+def _mapped_pfns(big: int, mapped: int, n: int) -> list[int]:
+    """Frame numbers of the mapped entries of a _block, in order."""
+    bit0, pfn_field, _ = _masks(n)
+    pfns = memoryview(((big >> 12) & pfn_field).to_bytes(n << 3, "little")).cast("Q").tolist()
+    if mapped != bit0:
+        keep = memoryview(mapped.to_bytes(n << 3, "little")).cast("Q").tolist()
+        pfns = list(compress(pfns, keep))
+    return pfns
+
+
 def copy_page_range(dst: "mm_struct", src: "mm_struct", vma: "vm_area_struct") -> None:
     """fork: share every present page of `vma` with the child.  Private
     writable pages become read-only copy-on-write in both; the caller
-    flushes the parent's TLB.  May raise OutOfMemory (table frames)."""
+    flushes the parent's TLB.  `dst` is a fresh mm (dup_mmap): its PTEs in
+    the range are zero on entry.  May raise OutOfMemory (table frames),
+    between two table pages, each of which is either done or untouched."""
     alloc = src.alloc
-    q = src.pt.q
+    mem = alloc.machine.mem
     ref, mapc = alloc.page_ref, alloc.page_mapcount
     zero = alloc.zero_pfn
     cow = (vma.vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE
     for va, si, n in src.pt.pt_blocks(vma.vm_start, vma.vm_end, False):
+        big, mapped = _block(mem, si, n)
+        if not mapped:
+            continue
         di = dst.pt.pte_index(va, True)
-        for k in range(n):
-            pte = q[si + k]
-            if not pte & _MAPPED:
-                continue
-            pfn = (pte & PTE_PFN_MASK) >> 12
-            if pfn != zero:
-                ref[pfn] += 1
-                mapc[pfn] += 1
-            if cow and pte & _PAGE_RW:
-                pte = (pte & ~_PAGE_RW) | _PAGE_SOFT_COW
-                q[si + k] = pte
-            q[di + k] = pte
+        pfns = _mapped_pfns(big, mapped, n)
+        for pfn in pfns:          # one more PTE maps each frame
+            ref[pfn] += 1
+            mapc[pfn] += 1
+        nz = pfns.count(zero)     # ... except the zero page, never counted
+        if nz:
+            ref[zero] -= nz
+            mapc[zero] -= nz
+        if cow:
+            rw = big & (mapped << 1)        # _PAGE_RW of the mapped entries
+            if rw:
+                # RW off, _PAGE_SOFT_COW (bit 9 = bit 1 << 8) on.
+                big = (big ^ rw) | (rw << 8)
+                mem[si << 3:(si + n) << 3] = big.to_bytes(n << 3, "little")
+        mem[di << 3:(di + n) << 3] = (big & (mapped * _U64)).to_bytes(n << 3, "little")
 
 
 def zap_page_range(mm: "mm_struct", start: int, end: int) -> None:
     """Unmap [start, end): drop each frame's mapping and reference.  The
     caller flushes the TLB if `mm` is live on a CPU."""
     alloc = mm.alloc
-    q = mm.pt.q
-    mapc = alloc.page_mapcount
+    mem = alloc.machine.mem
+    ref, mapc = alloc.page_ref, alloc.page_mapcount
     zero = alloc.zero_pfn
     for _va, i, n in mm.pt.pt_blocks(start, end, False):
-        for k in range(i, i + n):
-            pte = q[k]
-            if not pte & _MAPPED:
+        big, mapped = _block(mem, i, n)
+        if not mapped:
+            continue
+        pfns = _mapped_pfns(big, mapped, n)
+        mem[i << 3:(i + n) << 3] = (big & ~(mapped * _U64)).to_bytes(n << 3, "little")
+        for pfn in pfns:
+            if pfn == zero:
                 continue
-            q[k] = 0
-            pfn = (pte & PTE_PFN_MASK) >> 12
-            if pfn != zero:
-                mapc[pfn] -= 1
-                alloc.put_page(pfn)
+            # page_remove_rmap + put_page, inline: this loop runs once per
+            # frame of every exiting process.
+            mapc[pfn] -= 1
+            r = ref[pfn] - 1
+            if r > 0:
+                ref[pfn] = r
+            elif r == 0:
+                ref[pfn] = 0
+                alloc.free_frame(pfn)
+            else:
+                raise BUG(f"zap_page_range: frame {pfn} refcount underflow")
 
 
 def change_protection(mm: "mm_struct", start: int, end: int, vm_flags: int) -> None:
