@@ -378,6 +378,8 @@ def exchange_leader(tsk: task_struct, leader: task_struct) -> None:
     tsk.exit_signal, leader.exit_signal = leader.exit_signal, -1
     tsk.start_time = leader.start_time
     siblings = leader.parent.children
+    if tsk in siblings:                # as a thread it is on this list already
+        siblings.remove(tsk)
     siblings[siblings.index(leader)] = tsk
     tsk.group_leader = leader.group_leader = tsk
     tsk.signal.threads.remove(tsk)
