@@ -210,6 +210,13 @@ def _run(cpu: cpu_struct, watchdog) -> None:
             finish_syscall_after_sleep(tsk)
             if tsk.state != TASK_RUNNING or tsk.exit_state:
                 continue
+            if tsk.entry is not None:
+                # The syscall was an execve (de_thread slept first): the
+                # CPU still holds the old program's context and tables.
+                # Let go of the old mm, then enter the new program.
+                if cpu.deferred_mm:
+                    finish_mm_drop(cpu)
+                context_switch(cpu, tsk)
         if signal_pending(tsk):
             do_signal(tsk)
             if tsk.state != TASK_RUNNING or tsk.exit_state:
