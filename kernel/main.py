@@ -113,6 +113,8 @@ def start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes]
 
 def run_kernel(K: KernelState) -> None:
     run(K.cpus[0])
+    if K.listeners:
+        K.emit("halt")   # the run loop is done: --check audits what is left
 
 
 def shutdown(K: KernelState) -> None:
