@@ -68,6 +68,14 @@ def _host(root: str, gpath: str) -> str:
     return gpath if root in ("", "/") else root.rstrip("/") + gpath
 
 
+def _emulator_proc() -> tuple[str, ...]:
+    """The host's /proc entries of the emulator itself: to a guest they
+    would be a window on the emulator's memory (/proc/self/mem), not on the
+    guest, so they do not exist.  (readlink of /proc/self/exe is answered
+    before any lookup.)"""
+    return ("/proc/self", "/proc/thread-self", f"/proc/{os.getpid()}")
+
+
 def path_walk(base: str, path: str, follow: bool) -> str:
     """Resolve `path` from the canonical guest directory `base` one
     component at a time, as link_path_walk does with LOOKUP_IN_ROOT (or
@@ -104,6 +112,8 @@ def path_walk(base: str, path: str, follow: bool) -> str:
         if not todo and not follow:
             done.append(c)
             continue
+        if root in ("", "/") and g in _emulator_proc():
+            raise Errno(ENOENT)
         hp = _host(root, g)
         try:
             st = os.lstat(hp)

@@ -99,6 +99,15 @@ def test_overlay_file_is_not_executable_and_host_unchanged(tmp_path: Path) -> No
     assert prog.read_bytes() == before
 
 
+def test_proc_self_is_not_the_emulator() -> None:
+    """/proc/self on the host is the emulator: its memory, environment and
+    maps are not the guest's to read."""
+    p = tinyunix(str(ISO), "read:/proc/self/mem", "read:/proc/self/environ",
+                 "read:/proc/thread-self/maps", "stat:/proc/self/fd")
+    assert p.returncode == 0
+    assert all(line.endswith("-> ENOENT") for line in p.stdout.splitlines()), p.stdout
+
+
 # --- --root confinement -----------------------------------------------------------
 
 @pytest.fixture
