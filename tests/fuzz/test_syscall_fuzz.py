@@ -39,6 +39,6 @@ def test_random_syscall_programs(prog: list[Record]) -> None:
 @settings(derandomize=True, max_examples=max(10, EXAMPLES // 4), deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
-@given(prog=programs(max_size=60))
+@given(prog=programs(max_size=60, min_size=15))
 def test_long_syscall_programs(prog: list[Record]) -> None:
     check_program(prog)
