@@ -51,7 +51,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 def run_command(args: argparse.Namespace) -> int:
     from kernel.binfmt_elf import ExecFormatError
     from kernel.main import boot, run_kernel, shutdown, start_guest
-    from kernel.panic import Errno, KernelBug
+    from kernel.panic import Errno, KernelBug, OutOfMemory
     from kernel.state import Options
     from kernel.uapi import ERRNO_NAMES
 
@@ -78,7 +78,12 @@ def run_command(args: argparse.Namespace) -> int:
                                            os.path.join(opts.root, gpath.lstrip("/"))):
         err(f"{prog}: No such file or directory")
         return 127
-    K = boot(opts)
+    try:
+        K = boot(opts)
+    except OutOfMemory:
+        # Only --fail-alloc can do this: --memory is at least 16 MiB.
+        err("cannot boot: a frame allocation failed")
+        return 70
     if args.trace:
         from kernel.trace import attach_tracer
         attach_tracer(K, sys.stderr)
@@ -95,6 +100,9 @@ def run_command(args: argparse.Namespace) -> int:
         return 126
     except Errno as e:
         err(f"{prog}: cannot execute: {ERRNO_NAMES.get(e.errno, e.errno)}")
+        return 126
+    except OutOfMemory:
+        err(f"{prog}: cannot execute: ENOMEM")
         return 126
     try:
         run_kernel(K)
