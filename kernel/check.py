@@ -35,11 +35,12 @@ from __future__ import annotations
 import time
 from collections import Counter, deque
 from itertools import compress
-from operator import attrgetter, is_, itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Optional
 
 from emu.paging import PTE_PFN_MASK, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW
 
+from .fs.inode import _icache, _recent
 from .mm.memory import VM_SHARED, VM_WRITE, _PAGE_PROTNONE
 from .mm.pgtable import KERNEL_SLOT
 from .panic import KernelBug
@@ -51,6 +52,12 @@ _R512 = range(512)
 _R_USER = range(KERNEL_SLOT)
 RING = 20
 _VMA_KEY = attrgetter("vm_start", "vm_end", "vm_flags", "vm_file", "shm")
+_TASK_KEY = attrgetter("pid", "tgid", "real_parent", "parent", "exit_state", "flags",
+                       "group_leader", "signal")
+_CHILDREN = attrgetter("children")
+_SIGNAL = attrgetter("signal")
+_SIG_KEY = attrgetter("nr_threads", "live")
+_THREADS = attrgetter("threads")
 # Events after which the whole state must be consistent.
 CHECK_EVENTS = frozenset({"syscall", "syscall_resume", "fault", "segv"})
 
@@ -87,6 +94,8 @@ class Checker:
         self._tseen: dict[int, list] = {}
         self._mmcache: dict[int, tuple] = {}   # id(pt) -> see _mm_summary
         self._mmseen: dict[int, tuple] = {}
+        self._expected: Optional[tuple] = None  # see check_frames
+        self._tasks_ok: Optional[tuple] = None  # _task_state() last found sound
 
     # --- events ------------------------------------------------------------
     def on_event(self, event: str, f: dict) -> None:
@@ -146,7 +155,24 @@ class Checker:
         return f"#{seq} {event} pid {pid} ({comm}) {what}".rstrip()
 
     # --- tasks and pids ------------------------------------------------------
+    def _task_state(self) -> tuple:
+        """Everything check_tasks looks at, gathered in C (attrgetter, map):
+        equal to the last audit's means the same verdict."""
+        K = self.K
+        vals = list(K.tasks.values())
+        sigs = list({id(s): s for s in map(_SIGNAL, vals)}.values())
+        return (list(K.tasks), vals, list(map(_TASK_KEY, vals)),
+                list(map(tuple, map(_CHILDREN, vals))), sigs, list(map(_SIG_KEY, sigs)),
+                list(map(tuple, map(_THREADS, sigs))), frozenset(K.pids.used))
+
     def check_tasks(self) -> None:
+        st = self._task_state()
+        if st == self._tasks_ok:
+            return
+        self._check_tasks()
+        self._tasks_ok = st
+
+    def _check_tasks(self) -> None:
         K = self.K
         tasks = K.tasks
         for pid, t in tasks.items():
@@ -207,7 +233,8 @@ class Checker:
                               f"from {_who(leader)}'s in the same group", t)
             if tgids.setdefault(tgid, sig) is not sig:
                 self.fail("thread-group", f"tgid {tgid} has two signal_structs", members[0])
-            if leader.pid != tgid or leader.signal is not sig or self.K.tasks.get(tgid) is not leader:
+            if (leader.pid != tgid or leader.signal is not sig
+                    or self.K.tasks.get(tgid) is not leader):
                 self.fail("thread-group", f"leader {_who(leader)} of tgid {tgid} is not in "
                           "the group", members[0])
             th = sig.threads
@@ -325,22 +352,21 @@ class Checker:
         """What one address space contributes: (tables, mapped frames,
         writable private (pfn, va), inodes it holds, shmem objects it
         holds).  Reused from the last audit while its VMA layout and the
-        bytes of every one of its tables are unchanged."""
-        if mm is not None:
-            vt = (mm.exe_file, *map(_VMA_KEY, mm.vmas))
-        else:
-            vt = None
-        tables, lts = self.walk(pt)
-        cs = [c for _va, c in lts]
+        bytes of every one of its tables are unchanged (one copy of all
+        its tables, compared at once); otherwise walked again, each
+        unchanged last-level table's analysis reused."""
+        vt = (mm.exe_file, *map(_VMA_KEY, mm.vmas)) if mm is not None else None
+        ram = self.ram
         prev = self._mmcache.get(id(pt))
         if prev is not None and prev[0] == vt:
-            if (prev[2] == tables and len(prev[3]) == len(cs)
-                    and all(map(is_, prev[3], cs))):
+            if prev[2][0] == pt.pgd and b"".join(map(ram.__getitem__, prev[5])) == prev[6]:
                 self._mmseen[id(pt)] = prev
+                self._tseen.update(zip(prev[2], prev[3]))
                 return prev[4]
             token = prev[1]
         else:
             token = object()     # a new VMA layout: every table is analysed again
+        tables, lts = self.walk(pt)
         mapped: list[int] = []
         writable: list[tuple[int, int]] = []
         for va0, c in lts:
@@ -360,7 +386,9 @@ class Checker:
                 if vma.shm is not None:
                     shms.append(vma.shm)
         summary = (tables, mapped, writable, inos, shms)
-        self._mmseen[id(pt)] = (vt, token, tables, cs, summary)
+        slices = [slice(p << 12, (p + 1) << 12) for p in tables]
+        self._mmseen[id(pt)] = (vt, token, tables, [self._tseen[p] for p in tables], summary,
+                                slices, b"".join(map(ram.__getitem__, slices)))
         return summary
 
     def check_frames(self, full: bool = False) -> None:
@@ -399,7 +427,6 @@ class Checker:
         self._tcache = self._tseen
         self._mmcache = self._mmseen
         # Holders that are not PTEs: page cache, shmem objects.
-        from .fs.inode import _icache, _recent
         inos += _recent
         icount = Counter(map(id, inos))
         inodes = {id(i): i for i in inos}
@@ -418,13 +445,19 @@ class Checker:
                           f"{susers[id(shm)]} VMAs map it")
             refs_l += shm.pages.values()
         refs_l += mapped
-        # Compare with the allocator's records, all at once first.
-        refs = Counter(refs_l)
-        mapc = Counter(mapped)
-        keys = list(refs)
-        get = itemgetter(*keys)
+        # Compare with the allocator's records, all at once first; the
+        # expected counts are recounted only when some holder changed.
+        last = self._expected
+        if last is not None and last[0] == refs_l and last[1] == mapped:
+            refs, mapc, get, exp_ref, exp_mc = last[2:]
+        else:
+            refs = Counter(refs_l)
+            mapc = Counter(mapped)
+            get = itemgetter(*refs)
+            exp_ref, exp_mc = get(refs), get(mapc)
+            self._expected = (refs_l, mapped, refs, mapc, get, exp_ref, exp_mc)
         page_ref, page_mc = alloc.page_ref, alloc.page_mapcount
-        if (get(page_ref) != get(refs) or get(page_mc) != get(mapc)):
+        if get(page_ref) != exp_ref or get(page_mc) != exp_mc:
             for pfn, n in refs.items():
                 if page_ref[pfn] != n:
                     self.fail("frame-refcount", f"frame {pfn} has page_ref {page_ref[pfn]} "
@@ -445,23 +478,29 @@ class Checker:
             self.check_free_list(refs)
 
     def check_free_list(self, refs: dict[int, int]) -> None:
-        """The slow path: scan the free list (O(RAM)) to name the frame."""
+        """Scan the free list (O(RAM), in C where it can be): no frame on
+        it twice, none held or counted.  With those, the counts adding up
+        means every allocated frame has a holder; if they do not, name
+        the frame nothing holds."""
         alloc = self.K.alloc
-        free = set(alloc.free_list)
-        if len(free) != len(alloc.free_list):
+        fl = alloc.free_list
+        free = set(fl)
+        if len(free) != len(fl):
             self.fail("frame-free-in-use", "a frame is on the free list twice")
-        for pfn in refs:
-            if pfn in free:
-                self.fail("frame-free-in-use", f"frame {pfn} is on the free list but held: "
-                          f"{self.owners(pfn)}", self._frame_task(pfn))
-        for pfn in free:
-            if alloc.page_ref[pfn] or alloc.page_mapcount[pfn]:
-                self.fail("frame-free-in-use", f"free frame {pfn} has page_ref "
-                          f"{alloc.page_ref[pfn]}, page_mapcount {alloc.page_mapcount[pfn]}")
-        for pfn in range(self.K.machine.first_free_pfn, alloc.nr_frames):
-            if pfn not in free and pfn not in refs:
-                self.fail("frame-leaked", f"frame {pfn} is allocated (page_ref "
-                          f"{alloc.page_ref[pfn]}) but nothing holds it")
+        if not free.isdisjoint(refs):
+            pfn = min(free.intersection(refs))
+            self.fail("frame-free-in-use", f"frame {pfn} is on the free list but held: "
+                      f"{self.owners(pfn)}", self._frame_task(pfn))
+        ref, mc = alloc.page_ref, alloc.page_mapcount
+        if any(map(ref.__getitem__, fl)) or any(map(mc.__getitem__, fl)):
+            pfn = next(p for p in fl if alloc.page_ref[p] or alloc.page_mapcount[p])
+            self.fail("frame-free-in-use", f"free frame {pfn} has page_ref "
+                      f"{alloc.page_ref[pfn]}, page_mapcount {alloc.page_mapcount[pfn]}")
+        if len(refs) != alloc.nr_used():
+            for pfn in range(self.K.machine.first_free_pfn, alloc.nr_frames):
+                if pfn not in free and pfn not in refs:
+                    self.fail("frame-leaked", f"frame {pfn} is allocated (page_ref "
+                              f"{alloc.page_ref[pfn]}) but nothing holds it")
 
     def owners(self, pfn: int) -> str:
         """Who holds frame `pfn`, for a report (slow)."""
