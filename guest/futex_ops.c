@@ -2,13 +2,14 @@
  * futex_ops: each futex(2) operation and its errors, printing only what does
  * not depend on the schedule.
  *
- * Waiters are parked before anything counts them: each waiter thread sleeps
- * on a "gate" word, and the main thread moves them with FUTEX_CMP_REQUEUE
- * (wake 0, requeue all) to the word under test until it has moved as many
- * as it started.  A waiter can only be requeued once it is asleep in the
- * kernel, so from then on every count (woken, requeued) is exact, whatever
- * the interleaving.  Timeouts print ETIMEDOUT and whether at least the
- * timeout went by, never a duration.
+ * Waiters are counted asleep before anything is measured: the main thread
+ * polls FUTEX_CMP_REQUEUE from the word to itself (wake 0, requeue all),
+ * which moves nobody and returns how many sleep there, until all of them
+ * do.  From then on every count (woken, requeued) is exact, whatever the
+ * interleaving.  (Linux may wake a waiter spuriously; it then sleeps again
+ * on the same word, so it is counted there again, and the clean-up wakes
+ * every word until each waiter is back.)  Timeouts print ETIMEDOUT and
+ * whether at least the timeout went by, never a duration.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,7 +35,7 @@
 /* The words under test live in private anonymous memory (and, for the
  * cross-process cases, in a MAP_SHARED page). */
 struct words {
-	uint32_t gate, a, b, w1, w2;
+	uint32_t a, b, w1, w2;
 };
 static struct words *W;
 static uint32_t *rdonly;        /* a read-only page holding 0 */
@@ -65,6 +66,7 @@ static void show(const char *what, long r)
 
 struct waiter {
 	pthread_t th;
+	uint32_t *word;
 	uint32_t bitset;
 	int shared;
 	long ret;
@@ -74,30 +76,24 @@ struct waiter {
 static void *waiter_fn(void *p)
 {
 	struct waiter *w = p;
-	w->ret = futex(&W->gate, FUTEX_WAIT_BITSET | (w->shared ? 0 : PRIV), 0, 0, NULL,
+	w->ret = futex(w->word, FUTEX_WAIT_BITSET | (w->shared ? 0 : PRIV), 0, 0, NULL,
 		       w->bitset);
 	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
 	return NULL;
 }
 
-/* Requeue sleepers from the gate to `to` until n have moved; returns after
- * all n sleep on `to`. */
-static void park(uint32_t *to, int n, int shared)
+/* Return once n waiters sleep on word (which holds 0). */
+static void park(uint32_t *word, int n, int shared)
 {
-	int moved = 0;
-	while (moved < n) {
-		long r = futex(&W->gate, FUTEX_CMP_REQUEUE | (shared ? 0 : PRIV), 0, INT_MAX, to, 0);
-		if (r < 0) {
+	for (;;) {
+		long r = futex(word, FUTEX_CMP_REQUEUE | (shared ? 0 : PRIV), 0, INT_MAX, word, 0);
+		if (r < 0 || r > n) {
 			printf("park: %s\n", res(r));
 			exit(1);
 		}
-		moved += (int)r;
-		if (moved < n)
-			sched_yield();
-	}
-	if (moved != n) {
-		printf("park: moved %d of %d\n", moved, n);
-		exit(1);
+		if (r == n)
+			return;
+		sched_yield();
 	}
 }
 
@@ -108,6 +104,7 @@ static void start(struct waiter *ws, int n, const uint32_t *bitsets, int shared,
 		ws[i].shared = shared;
 		ws[i].done = 0;
 		ws[i].ret = -1;
+		ws[i].word = to;
 		pthread_create(&ws[i].th, NULL, waiter_fn, &ws[i]);
 	}
 	park(to, n, shared);
@@ -130,6 +127,14 @@ static void wait_done(struct waiter *ws, int n, int want)
 static void join_all(const char *what, struct waiter *ws, int n)
 {
 	int ok = 1;
+	/* Only after a spurious wake-up is anyone left asleep here. */
+	while (count_done(ws, n) < n) {
+		for (int i = 0; i < n; i++) {
+			futex(ws[i].word, FUTEX_WAKE | (ws[i].shared ? 0 : PRIV), INT_MAX, 0, NULL, 0);
+			futex(&W->b, FUTEX_WAKE | (ws[i].shared ? 0 : PRIV), INT_MAX, 0, NULL, 0);
+		}
+		sched_yield();
+	}
 	for (int i = 0; i < n; i++) {
 		pthread_join(ws[i].th, NULL);
 		ok &= ws[i].ret == 0;
@@ -208,11 +213,17 @@ static struct waiter opw;
 static void wake_op_case(const char *name, uint32_t before, uint32_t encoded)
 {
 	opw.done = 0;
+	opw.word = &W->w2;
+	W->w2 = 0;
 	pthread_create(&opw.th, NULL, waiter_fn, &opw);
 	park(&W->w2, 1, 0);
 	W->w2 = before;
 	long r = futex(&W->w1, FUTEX_WAKE_OP | PRIV, 1, 1, &W->w2, encoded);
 	long rest = futex(&W->w2, FUTEX_WAKE | PRIV, 1, 0, NULL, 0);
+	while (!__atomic_load_n(&opw.done, __ATOMIC_SEQ_CST)) {
+		futex(&W->w2, FUTEX_WAKE | PRIV, 1, 0, NULL, 0);
+		sched_yield();
+	}
 	pthread_join(opw.th, NULL);
 	printf("%-40s %#10x -> %#10x  ret %-6s w2 woken %s\n", name, before, W->w2, res(r),
 	       rest == 0 ? "yes" : "no");
@@ -252,8 +263,9 @@ static void wake_op(void)
 
 	/* A waiter on w1 too: it is woken whatever the comparison says. */
 	struct waiter ws[1];
+	W->w1 = 0;
 	start(ws, 1, NULL, 0, &W->w1);
-	W->w2 = 1;
+	W->w1 = W->w2 = 1;
 	show("WAKE_OP w1 waiter, w2 SET 2 CMP_EQ 0 (false)",
 	     futex(&W->w1, FUTEX_WAKE_OP | PRIV, 1, 1, &W->w2, OP(FUTEX_OP_SET, 2, FUTEX_OP_CMP_EQ, 0)));
 	join_all("WAKE_OP", ws, 1);
@@ -383,22 +395,19 @@ static void cross_process(void)
 	sh[0] = sh[1] = 0;
 	pid_t pid = fork();
 	if (pid == 0) {
-		long r = futex(&sh[0], FUTEX_WAIT, 0, 0, NULL, 0);   /* parked onto sh[1] */
+		long r;
+		do      /* sh[1] says when the wake is meant (spurious wake-ups) */
+			r = futex(&sh[0], FUTEX_WAIT, 0, 0, NULL, 0);
+		while (r == 0 && !__atomic_load_n(&sh[1], __ATOMIC_SEQ_CST));
 		_exit(r == 0 ? 0 : 1);
 	}
-	int moved = 0;
-	while (moved < 1) {
-		long r = futex(&sh[0], FUTEX_CMP_REQUEUE, 0, 1, &sh[1], 0);
-		if (r < 0) {
-			show("  requeue across processes", r);
-			break;
-		}
-		moved += (int)r;
+	long seen;
+	while ((seen = futex(&sh[0], FUTEX_CMP_REQUEUE, 0, INT_MAX, &sh[0], 0)) == 0)
 		sched_yield();
-	}
-	show("MAP_SHARED: child parked by CMP_REQUEUE", moved);
-	show("MAP_SHARED: WAKE_PRIVATE from the parent", futex(&sh[1], FUTEX_WAKE | PRIV, 1, 0, NULL, 0));
-	show("MAP_SHARED: WAKE from the parent", futex(&sh[1], FUTEX_WAKE, 1, 0, NULL, 0));
+	show("MAP_SHARED: child seen asleep by the parent", seen);
+	show("MAP_SHARED: WAKE_PRIVATE from the parent", futex(&sh[0], FUTEX_WAKE | PRIV, 1, 0, NULL, 0));
+	__atomic_store_n(&sh[1], 1, __ATOMIC_SEQ_CST);
+	show("MAP_SHARED: WAKE from the parent", futex(&sh[0], FUTEX_WAKE, 1, 0, NULL, 0));
 	waitpid(pid, &status, 0);
 	printf("  child's wait returned 0: %s\n", WIFEXITED(status) && !WEXITSTATUS(status) ? "yes" : "no");
 

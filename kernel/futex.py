@@ -147,20 +147,24 @@ def futex_wait(uaddr: int, flags: int, val: int, deadline: int, bitset: int) -> 
     if get_user_u32(uaddr) != val:
         raise Errno(EAGAIN)
     tsk = current()
+    old = _futex_q.get(tsk)               # left by a wait a signal cut short
+    if old is not None:
+        _drop_if_empty(old.key)
     fq = futex_q(key, bitset)
     _futex_q[tsk] = fq
 
     def after_sleep() -> int:
-        # fq.key may have moved (requeue); nothing holds us on a queue now.
+        # Nothing holds us on a queue now; fq.key is where a requeue put us.
+        _futex_q.pop(tsk, None)
+        _drop_if_empty(fq.key)
         if fq.woken:
-            _futex_q.pop(tsk, None)
             return 0
         if tsk.timed_out:
             tsk.timed_out = False
-            _futex_q.pop(tsk, None)
             raise Errno(ETIMEDOUT)
-        # Woken by neither: a signal that did not interrupt.  Sleep again.
-        raise BlockOn([_queue(fq.key)], after_sleep, deadline)
+        # Woken by neither (a signal that does not interrupt): as Linux,
+        # wait again from the start, on the original word and value.
+        return futex_wait(uaddr, flags, val, deadline, bitset)
     raise BlockOn([_queue(key)], after_sleep, deadline)
 
 
@@ -188,6 +192,8 @@ def futex_requeue(uaddr1: int, flags: int, uaddr2: int, nr_wake: int, nr_requeue
         if task_count <= nr_wake:
             fq.woken = True
             wake_up_process(t)
+            continue
+        if key2 == key1:                  # counted, not moved (same hash chain)
             continue
         q2 = _queue(key2)
         q1.waiters.remove(t)
@@ -342,7 +348,9 @@ def _fetch_robust_entry(uaddr: int) -> tuple[int, bool]:
 def exit_robust_list(tsk: task_struct) -> None:
     """futex_exit_release for a dying thread (current): walk its robust
     list as exit_robust_list does.  A bad list is silently dropped."""
-    _futex_q.pop(tsk, None)
+    fq = _futex_q.pop(tsk, None)
+    if fq is not None:
+        _drop_if_empty(fq.key)
     head = tsk.robust_list
     tsk.robust_list = 0
     if not head or tsk.mm is None:

@@ -303,3 +303,32 @@ def test_wake_op_xor_and_andn_stay_32_bit(sched, mem) -> None:
     assert mem.words[0x2000] == 0
     assert call(FUTEX_WAKE_OP, val=1, utime=1, val3=encode(FUTEX_OP_XOR, 0xFFF, CMP_EQ, 0)) == 0
     assert mem.words[0x2000] == 0xFFFFFFFF              # XOR with -1
+
+
+def test_requeue_to_the_same_word_counts_without_moving(sched) -> None:
+    ts = park(0x1000, [0xFFFFFFFF] * 3)
+    assert futex_requeue(0x1000, 0, 0x1000, 0, 0x7FFFFFFF, 0) == 3
+    assert futex_requeue(0x1000, 0, 0x1000, 0, 2, 0) == 2
+    assert sched.woken == [] and waiting(0x1000) == ts
+
+
+def test_wait_woken_by_neither_waits_again_from_the_start(monkeypatch, sched, mem) -> None:
+    """A sleep ended by no futex wake and no timeout (a signal that does not
+    interrupt) starts futex_wait over on the original word -- even after a
+    requeue -- and gives EAGAIN if the word changed meanwhile."""
+    from kernel.sched.wait import BlockOn
+    t = task_struct(pid=200, tgid=200)
+    monkeypatch.setattr(futex, "current", lambda: t)
+    with pytest.raises(BlockOn) as bi:
+        futex.futex_wait(0x1000, 0, 0, -1, 0xFFFFFFFF)
+    add_wait(t, bi.value.queues)
+    assert futex_requeue(0x1000, 0, 0x2000, 0, 1, None) == 1   # now on 0x2000
+    from kernel.sched.wait import remove_wait
+    remove_wait(t)                                              # a stray wake-up
+    with pytest.raises(BlockOn) as again:
+        bi.value.cont()
+    assert again.value.queues == [futex._queues[("k", 0x1000)]]
+    mem.words[0x1000] = 1
+    with pytest.raises(Errno) as ei:
+        again.value.cont()
+    assert ei.value.errno == EAGAIN
