@@ -110,9 +110,18 @@ def tinyunix_command() -> Optional[list[str]]:
 
 
 def run_tinyunix(prog: Path, args: Sequence[str] = (), options: Sequence[str] = (),
-                 timeout: float = TINYUNIX_TIMEOUT, stdout_file: Optional[Path] = None) -> Run:
-    """Run a guest program under `tinyunix run [options] prog args`."""
+                 timeout: float = TINYUNIX_TIMEOUT, stdout_file: Optional[Path] = None,
+                 check: bool = True) -> Run:
+    """Run a guest program under `tinyunix run [options] prog args`.  With
+    `check` (the default) --check audits the kernel's invariants after every
+    syscall and fault; a broken one ends the run with status 70 and a report
+    on stderr.  Pass check=False only where the audit's cost would swamp
+    what the test measures (TINYUNIX_TEST_CHECK=0 turns it off everywhere,
+    to time the suite without it)."""
     cmd = tinyunix_command()
     if cmd is None:
         pytest.skip("tinyunix is not built (no .venv/bin/tinyunix, no emu/cli.py)")
-    return _run([*cmd, "run", *options, str(prog), *args], timeout, stdout_file)
+    opts = list(options)
+    if check and os.environ.get("TINYUNIX_TEST_CHECK", "1") != "0" and "--check" not in opts:
+        opts.insert(0, "--check")
+    return _run([*cmd, "run", *opts, str(prog), *args], timeout, stdout_file)
