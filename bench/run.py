@@ -42,6 +42,9 @@ WORKLOADS = [
     dict(name="cpu_loop", bin="cpu_loop", op="loop iteration (9 insns)",
          native=(20_000_000, 200_000_000), qemu=(20_000_000, 200_000_000),
          tinyunix=(10_000_000, 100_000_000)),
+    dict(name="threads_cpu", bin="threads_cpu", op="loop iteration, 2 threads contending",
+         native=(20_000_000, 200_000_000), qemu=(20_000_000, 200_000_000),
+         tinyunix=(10_000_000, 100_000_000)),
     dict(name="getpid", bin="getpid", op="syscall(SYS_getpid)",
          native=(100_000, 1_000_000), qemu=(100_000, 1_000_000), tinyunix=(200_000, 2_200_000)),
     dict(name="fork_exit_wait", bin="fork_exit_wait", op="fork + _exit + waitpid",
@@ -163,6 +166,21 @@ def raw_unicorn(quick):
     return json.loads(p.stdout)
 
 
+def mm_micro():
+    """bench/mm_micro.py --json: dup_mmap/exit_mmap of 256 MiB resident, in process."""
+    py = os.path.join(REPO, ".venv", "bin", "python")
+    if not os.access(py, os.X_OK):
+        py = sys.executable
+    try:
+        p = subprocess.run([py, os.path.join(HERE, "mm_micro.py"), "--json"],
+                           capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return dict(error=f"failed ({e})")
+    if p.returncode != 0:
+        return dict(error=f"failed (exit {p.returncode})", detail=p.stderr[-600:])
+    return json.loads(p.stdout)
+
+
 def fmt_t(s):
     if s is None:
         return "-"
@@ -235,7 +253,7 @@ def raw_rows(results, raw):
     if "error" in raw:
         return [["raw Unicorn", raw["error"], "-", "-"]]
     tu = lambda n: ((results.get(n) or {}).get("tinyunix") or {}).get("per_op")  # noqa: E731
-    cpu_tu, pid_tu = tu("cpu_loop"), tu("getpid")
+    cpu_tu, pid_tu, thr_tu = tu("cpu_loop"), tu("getpid"), tu("threads_cpu")
     paged = raw["cpu_loop_paged_ns_per_iter"] * 1e-9
     loop = raw["cpu_loop_ns_per_iter"] * 1e-9
     floor = raw["syscall_empty_hook_us"] * 1e-6
@@ -244,6 +262,8 @@ def raw_rows(results, raw):
         ["cpu_loop, paged engine at CPL 3 (as emu/machine.py), same machine code",
          f"{fmt_t(paged)} / iteration ({raw['cpu_loop_paged_minsn_per_s']:.0f} M insns/s)",
          fmt_t(cpu_tu) if cpu_tu else "-", fmt_r(cpu_tu, paged)],
+        ["threads_cpu (2 threads, time-sliced), paged engine running the loop alone",
+         f"{fmt_t(paged)} / iteration", fmt_t(thr_tu) if thr_tu else "-", fmt_r(thr_tu, paged)],
         ["cpu_loop, flat engine (no paging), same machine code",
          f"{fmt_t(loop)} / iteration ({raw['cpu_loop_minsn_per_s']:.0f} M insns/s)",
          fmt_t(cpu_tu) if cpu_tu else "-", fmt_r(cpu_tu, loop)],
@@ -293,7 +313,7 @@ def host_info(runners):
     return info
 
 
-def write_results(results, raw, runners, args, elapsed):
+def write_results(results, raw, runners, args, elapsed, mm=None):
     head, rows = table(results, raw, runners)
     lines = [
         "# tinyunix benchmarks",
@@ -328,6 +348,23 @@ def write_results(results, raw, runners, args, elapsed):
                   "paged raw speed (ratio <= 1.11x); getpid within 2x of the "
                   "empty-hook floor.", "",
                   md_table(["baseline", "raw Unicorn", "tinyunix", "tinyunix/raw"], rr), ""]
+    if mm is not None:
+        lines += ["## fork of 256 MiB resident: the page-table work alone (bench/mm_micro.py)", ""]
+        if "error" in mm:
+            lines += [f"- mm_micro.py: {mm['error']}: `{mm.get('detail', '')[-300:]}`", ""]
+        else:
+            lines += [
+                "In process, no guest: an mm with 256 MiB of private anonymous memory "
+                "written, then dup_mmap (fork's copy_page_range) and exit_mmap of the "
+                "copy (zap_page_range, table frees); minimum of 5. Target: page-table "
+                "frames only (< 1 % of resident), time proportional to the PTEs.", "",
+                md_table(["step", "time", "per PTE", "frames allocated"], [
+                    ["dup_mmap (fork)", fmt_t(mm["fork_s"]), f"{mm['fork_ns_per_pte']:.0f} ns",
+                     f"{mm['frames_per_fork']} = {mm['frames_per_fork_pct']:.2f} % of "
+                     f"{mm['resident_frames']} resident"],
+                    ["exit_mmap (child exit)", fmt_t(mm["exit_s"]),
+                     f"{mm['exit_ns_per_pte']:.0f} ns", "0"],
+                ]), ""]
     # counts
     crow = []
     for w in WORKLOADS:
@@ -350,8 +387,15 @@ def write_results(results, raw, runners, args, elapsed):
         "- cow_fault/page is (cow_fault - cow_fork0) per iteration / 4096: the same "
         "fork of a 16 MiB resident process with the child writing one byte per page, "
         "minus the same fork with the child writing none.",
-        "- fork_big: the frames a tinyunix fork allocates are not measured here "
-        "(run `tinyunix run --stats bench/build/fork_big 1` for the kernel's counters).",
+        "- fork_big: the frames a fork allocates are in the mm_micro section above; "
+        "`tinyunix run --stats bench/build/fork_big N` prints 'frames allocated' too "
+        "(difference between two N, divided by the difference).",
+        "- threads_cpu: natively and under qemu-user the two threads run on two host "
+        "cores at once; under tinyunix they share one vCPU, switched every 50,000 "
+        "basic blocks by the C block hook. Its tinyunix/raw row is what "
+        "deterministic preemption costs against the loop run alone on the raw "
+        "paged engine; cpu_loop is the lone-task case (no block hook).",
+        "- Profiles of the hot paths, and what dominates each: bench/PROFILE.md.",
         "- fork_exec_wait execs bench/build/true_static, a 2-instruction static "
         "program without libc (exit_group(0)). Under qemu-user the child execs "
         "`qemu-x86_64-static true_static`, i.e. the emulated exec a binfmt_misc "
@@ -443,12 +487,18 @@ def main():
             print(f" {cell(res)}  (N {res['counts'][0]}/{res['counts'][1]})"
                   if "counts" in res else f" {cell(res)}", file=sys.stderr)
     raw = None
-    if not only or "raw" in only or "cpu_loop" in only or "getpid" in only:
+    if not only or only & {"raw", "cpu_loop", "getpid", "threads_cpu"}:
         print("raw Unicorn baselines ...", end="", flush=True, file=sys.stderr)
         raw = raw_unicorn(args.quick)
         print(" done" if "error" not in raw else " " + raw["error"], file=sys.stderr)
 
-    head, rows, rr = write_results(results, raw, runners, args, time.perf_counter() - t0)
+    mm = None
+    if any(r.name == "tinyunix" for r in runners) and (not only or "fork_big" in only):
+        print("mm_micro (fork of 256 MiB, page tables only) ...", end="", flush=True, file=sys.stderr)
+        mm = mm_micro()
+        print(" done" if "error" not in mm else " " + mm["error"], file=sys.stderr)
+
+    head, rows, rr = write_results(results, raw, runners, args, time.perf_counter() - t0, mm)
     print()
     print(text_table(head, rows))
     if rr:

@@ -12,7 +12,10 @@
  *     calls the kernel's trap handler;
  *   - an optional block hook that counts basic blocks and stops the engine
  *     at the end of a time slice;
- *   - emu_start that keeps the GIL held, so the hooks call Python directly.
+ *   - emu_start that keeps the GIL held, so the hooks call Python directly;
+ *   - the few register and context operations of a context switch (CR3,
+ *     RIP, save/restore, batches of 64-bit registers), one C call each:
+ *     through the Python binding each register costs microseconds.
  *
  * It links against nothing: Unicorn's entry points arrive as addresses.
  */
@@ -46,7 +49,7 @@ typedef uc_err (*ctl_fn)(uc_engine *, int, ...);
 #define UC_CTL_WRITE(type, nr) ((type) | ((nr) << 26) | (1 << 30))
 enum {
     R_RAX = 35, R_RCX = 38, R_RDI = 39, R_RDX = 40, R_RIP = 41, R_RSI = 43,
-    R_CR2 = 52, R_R8 = 106, R_R9 = 107, R_R10 = 108, R_R11 = 109, R_RFLAGS = 253
+    R_CR2 = 52, R_CR3 = 53, R_R8 = 106, R_R9 = 107, R_R10 = 108, R_R11 = 109, R_RFLAGS = 253
 };
 
 static struct {
@@ -294,6 +297,129 @@ static PyObject *glue_emu_start(Glue *g, PyObject *args)
     return PyLong_FromLong(err);
 }
 
+/* resume(until) -> uc_err: emu_start from the current RIP (read here, not
+ * through the binding's reg_read, which costs microseconds). */
+static PyObject *glue_resume(Glue *g, PyObject *args)
+{
+    unsigned long long until;
+    uint64_t rip = 0;
+    if (!PyArg_ParseTuple(args, "K", &until))
+        return NULL;
+    static int ids[1] = {R_RIP};
+    void *ptrs[1] = {&rip};
+    U.reg_read_batch(g->uc, ids, ptrs, 1);
+    PyObject *a = Py_BuildValue("(KK)", (unsigned long long)rip, until);
+    if (!a)
+        return NULL;
+    PyObject *r = glue_emu_start(g, a);
+    Py_DECREF(a);
+    return r;
+}
+
+static int write_cr3(Glue *g, uint64_t cr3)
+{
+    static int ids[1] = {R_CR3};
+    void *ptrs[1] = {&cr3};
+    return U.reg_write_batch(g->uc, ids, ptrs, 1);
+}
+
+/* set_cr3(cr3): switch address space; writing CR3 flushes the TLB. */
+static PyObject *glue_set_cr3(Glue *g, PyObject *args)
+{
+    unsigned long long cr3;
+    if (!PyArg_ParseTuple(args, "K", &cr3))
+        return NULL;
+    if (write_cr3(g, cr3) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "uc_reg_write(CR3) failed");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* switch_context(save, restore, cr3): uc_context_save into `save` (a
+ * uc_context address, 0 for none), uc_context_restore from `restore`,
+ * then write CR3 (a restored context does not flush the TLB). */
+static PyObject *glue_switch_context(Glue *g, PyObject *args)
+{
+    unsigned long long save, restore, cr3;
+    if (!PyArg_ParseTuple(args, "KKK", &save, &restore, &cr3))
+        return NULL;
+    if ((save && U.context_save(g->uc, (uc_context *)(uintptr_t)save) != 0) ||
+        U.context_restore(g->uc, (uc_context *)(uintptr_t)restore) != 0 ||
+        write_cr3(g, cr3) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "switch_context: a Unicorn call failed");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* reg_write_batch(ids, values): plain 64-bit registers, one Unicorn call. */
+static PyObject *glue_reg_write_batch(Glue *g, PyObject *args)
+{
+    PyObject *ids, *vals;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyTuple_Type, &ids, &PyTuple_Type, &vals))
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(ids);
+    if (n != PyTuple_GET_SIZE(vals) || n > 32) {
+        PyErr_SetString(PyExc_ValueError, "reg_write_batch: up to 32 ids and as many values");
+        return NULL;
+    }
+    int rid[32];
+    uint64_t v[32];
+    void *ptrs[32];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        rid[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(ids, i));
+        v[i] = PyLong_AsUnsignedLongLongMask(PyTuple_GET_ITEM(vals, i));
+        ptrs[i] = &v[i];
+    }
+    if (PyErr_Occurred())
+        return NULL;
+    if (U.reg_write_batch(g->uc, rid, ptrs, (int)n) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "uc_reg_write_batch failed");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* reg_read_batch(ids) -> tuple of ints: plain 64-bit registers. */
+static PyObject *glue_reg_read_batch(Glue *g, PyObject *args)
+{
+    PyObject *ids;
+    if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &ids))
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(ids);
+    if (n > 32) {
+        PyErr_SetString(PyExc_ValueError, "reg_read_batch: up to 32 ids");
+        return NULL;
+    }
+    int rid[32];
+    uint64_t v[32];
+    void *ptrs[32];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        rid[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(ids, i));
+        v[i] = 0;
+        ptrs[i] = &v[i];
+    }
+    if (PyErr_Occurred())
+        return NULL;
+    if (U.reg_read_batch(g->uc, rid, ptrs, (int)n) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "uc_reg_read_batch failed");
+        return NULL;
+    }
+    PyObject *t = PyTuple_New(n);
+    if (!t)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = PyLong_FromUnsignedLongLong(v[i]);
+        if (!x) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i, x);
+    }
+    return t;
+}
+
 static PyObject *glue_stop(Glue *g, PyObject *unused)
 {
     U.emu_stop(g->uc);
@@ -341,6 +467,12 @@ static PyMethodDef glue_methods[] = {
     {"shared", (PyCFunction)glue_shared, METH_NOARGS, "memoryview of the shared struct"},
     {"set_offsets", (PyCFunction)glue_set_offsets, METH_VARARGS, "old_exception, error_code offsets"},
     {"emu_start", (PyCFunction)glue_emu_start, METH_VARARGS, "run until stopped"},
+    {"resume", (PyCFunction)glue_resume, METH_VARARGS, "emu_start from the current RIP"},
+    {"set_cr3", (PyCFunction)glue_set_cr3, METH_VARARGS, "write CR3 (flushes the TLB)"},
+    {"switch_context", (PyCFunction)glue_switch_context, METH_VARARGS,
+     "save the CPU into one uc_context, restore another, write CR3"},
+    {"reg_write_batch", (PyCFunction)glue_reg_write_batch, METH_VARARGS, "write 64-bit registers"},
+    {"reg_read_batch", (PyCFunction)glue_reg_read_batch, METH_VARARGS, "read 64-bit registers"},
     {"stop", (PyCFunction)glue_stop, METH_NOARGS, "uc_emu_stop"},
     {"flush_tlb", (PyCFunction)glue_flush_tlb, METH_NOARGS, "flush the TLB"},
     {"flush_tb", (PyCFunction)glue_flush_tb, METH_NOARGS, "retranslate before the next run"},

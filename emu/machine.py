@@ -131,6 +131,13 @@ _GPRS = [X.UC_X86_REG_RAX, X.UC_X86_REG_RBX, X.UC_X86_REG_RCX, X.UC_X86_REG_RDX,
          X.UC_X86_REG_R9, X.UC_X86_REG_R10, X.UC_X86_REG_R11, X.UC_X86_REG_R12,
          X.UC_X86_REG_R13, X.UC_X86_REG_R14, X.UC_X86_REG_R15]
 
+# load_user_context writes these in one batch: the GPRs, FS/GS base zero,
+# then RSP and RIP.
+_FRESH_REGS = tuple(_GPRS) + (X.UC_X86_REG_FS_BASE, X.UC_X86_REG_GS_BASE,
+                              X.UC_X86_REG_RSP, X.UC_X86_REG_RIP)
+_FRESH_VALUES = (0,) * (len(_GPRS) + 2)
+_RIP = (X.UC_X86_REG_RIP,)
+
 SHARED_FORMAT = "<9Q4QQqQQ"
 
 
@@ -148,6 +155,9 @@ class Cpu:
         self.uch = ctypes.cast(uc._uch, ctypes.c_void_p).value
         self.glue = _uchook.Glue(self.uch, on_syscall, on_trap, on_rdtsc)
         self.shared = self.glue.shared()
+        # The same struct as u64s: regs[0..8] = rax rdi rsi rdx r10 r8 r9
+        # rip(next insn) rflags at the last syscall.
+        self.regs = self.shared.cast("Q")
         self.cr3 = 0
         uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_BASE, len(_GDT) * 8 - 1, 0))
         if machine.exc_offsets is None:
@@ -167,7 +177,16 @@ class Cpu:
 
     def set_cr3(self, cr3: int) -> None:
         """Switch address space; writing CR3 flushes the TLB."""
-        self.uc.reg_write(X.UC_X86_REG_CR3, cr3)
+        self.glue.set_cr3(cr3)
+        self.cr3 = cr3
+
+    def switch_context(self, save: "unicorn.UcContext | None", restore: "unicorn.UcContext",
+                       cr3: int) -> None:
+        """Save the CPU state into `save` (unless None), load `restore`,
+        and switch to `cr3` (a restored context does not flush the TLB):
+        one C call instead of three through the binding."""
+        self.glue.switch_context(save._context.value if save is not None else 0,
+                                 restore._context.value, cr3)
         self.cr3 = cr3
 
     def load_user_context(self, cr3: int, rip: int, rsp: int) -> None:
@@ -180,18 +199,14 @@ class Cpu:
         frame = KSTACK_TOP - 5 * 8
         pa = (_PFN_KSTACK << 12) + (frame - (KERNEL_BASE + 2 * PAGE_SIZE))
         self.machine.mem[pa:pa + 40] = struct.pack("<5Q", rip, USER_CS, 0x202, rsp, USER_DS)
-        for r in _GPRS:
-            uc.reg_write(r, 0)
-        uc.reg_write(X.UC_X86_REG_FS_BASE, 0)
-        uc.reg_write(X.UC_X86_REG_GS_BASE, 0)
-        uc.reg_write(X.UC_X86_REG_RSP, frame)
-        uc.reg_write(X.UC_X86_REG_RIP, TRAMPOLINE)
+        self.glue.reg_write_batch(_FRESH_REGS, _FRESH_VALUES + (frame, TRAMPOLINE))
 
-    def resume(self, rip: int, until: int = EMU_UNTIL) -> int:
-        return self.glue.emu_start(rip, until)
+    def resume(self, until: int = EMU_UNTIL) -> int:
+        """Run from the current RIP until stopped; the uc_err."""
+        return self.glue.resume(until)
 
     def rip(self) -> int:
-        return self.uc.reg_read(X.UC_X86_REG_RIP)
+        return self.glue.reg_read_batch(_RIP)[0]
 
 
 def probe_exception_offsets(machine: Machine) -> tuple[int, int]:

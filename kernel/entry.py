@@ -20,34 +20,34 @@ from .percpu import cpu_struct
 from .sched.core import sleep_on
 from .sched.wait import BlockOn
 from .syscall_table import NR_syscalls
-from .syscalls import SYSCALL_TABLE, decode_args, syscall_name
+from .syscalls import SYSCALL_CALLS, SYSCALL_TABLE, decode_args, syscall_name
 from .task import TASK_RUNNING, task_struct
 from .uapi import EFAULT, EINTR, ENOMEM, ENOSYS
 
 _REGS = struct.Struct("<9Q")
+_RIP_RFLAGS = (X.UC_X86_REG_RIP, X.UC_X86_REG_RFLAGS)
+_RAX_RCX_R11 = (X.UC_X86_REG_RAX, X.UC_X86_REG_RCX, X.UC_X86_REG_R11)
 _MASK = 0xFFFF_FFFF_FFFF_FFFF
 
 
 def make_syscall_entry(cpu: cpu_struct) -> Callable[[], Optional[int]]:
     """Build the per-CPU entry the glue calls with the registers in
-    cpu.hw.shared (rax rdi rsi rdx r10 r8 r9 next-rip rflags).  It returns
+    cpu.hw.regs (rax rdi rsi rdx r10 r8 r9 next-rip rflags).  It returns
     the value for rax, or None when rax must be left alone (the task
     slept, exited or exec'd)."""
-    unpack = _REGS.unpack_from
     table = SYSCALL_TABLE
+    calls = SYSCALL_CALLS
     K = state.K
 
     def entry_SYSCALL_64() -> Optional[int]:
-        sh = cpu.hw.shared
-        nr, a0, a1, a2, a3, a4, a5, _rip, _fl = unpack(sh)
+        # Hot path: one Python frame here plus the generated call, which
+        # reads only the argument registers its handler takes.
+        regs = cpu.hw.regs
+        nr = regs[0]
         tsk = cpu.curr
         tsk.nsyscalls += 1
-        ent = table[nr] if nr < NR_syscalls else None
         try:
-            if ent is None:
-                ret: Optional[int] = -ENOSYS
-            else:
-                ret = ent.call(a0, a1, a2, a3, a4, a5)
+            ret: Optional[int] = calls[nr](regs) if nr < NR_syscalls else -ENOSYS
         except Errno as e:
             ret = -e.errno
         except BlockOn as b:
@@ -59,8 +59,10 @@ def make_syscall_entry(cpu: cpu_struct) -> Callable[[], Optional[int]]:
         except Segv:
             ret = -EFAULT
         if K.listeners:
+            _nr, a0, a1, a2, a3, a4, a5, _rip, _fl = _REGS.unpack_from(regs)
             K.emit("syscall", task=tsk, nr=nr, name=syscall_name(nr),
-                   args=(a0, a1, a2, a3, a4, a5), ent=ent, ret=ret)
+                   args=(a0, a1, a2, a3, a4, a5),
+                   ent=table[nr] if nr < NR_syscalls else None, ret=ret)
         if tsk.state != TASK_RUNNING or tsk.exit_state or tsk.entry is not None:
             cpu.need_resched = True
         elif tsk.pending or tsk.signal.shared_pending:
@@ -101,10 +103,9 @@ def finish_syscall_after_sleep(tsk: task_struct) -> None:
 def set_syscall_return(cpu: cpu_struct, ret: int) -> None:
     """rax = ret for a task whose context is loaded and stands just after
     its syscall instruction (rcx/r11 as the instruction leaves them)."""
-    uc = cpu.hw.uc
-    uc.reg_write(X.UC_X86_REG_RAX, ret & _MASK)
-    uc.reg_write(X.UC_X86_REG_RCX, uc.reg_read(X.UC_X86_REG_RIP))
-    uc.reg_write(X.UC_X86_REG_R11, uc.reg_read(X.UC_X86_REG_RFLAGS))
+    glue = cpu.hw.glue
+    rip, rflags = glue.reg_read_batch(_RIP_RFLAGS)
+    glue.reg_write_batch(_RAX_RCX_R11, (ret & _MASK, rip, rflags))
 
 
 def trace_line(tsk: task_struct, nr: int, args: tuple, ent, ret: Optional[int]) -> str:

@@ -125,20 +125,24 @@ def context_switch(cpu: cpu_struct, nxt: task_struct) -> None:
     if prev is nxt and nxt.entry is None:
         return
     K = state.K
+    save = None
     if prev is not None and prev.state != TASK_DEAD and not prev.exit_state and prev.entry is None:
         if prev.ctx is None:
             prev.ctx = hw.uc.context_save()
         else:
-            hw.uc.context_update(prev.ctx)
+            save = prev.ctx
     if prev is not None and prev.mm is not None:
         prev.mm.cpus.discard(cpu.index)
     if nxt.entry is not None:
+        if save is not None:
+            hw.uc.context_update(save)
         rip, rsp = nxt.entry
         hw.load_user_context(nxt.mm.pt.cr3, rip, rsp)
         nxt.entry = None
     else:
-        hw.uc.context_restore(nxt.ctx)
-        hw.set_cr3(nxt.mm.pt.cr3)   # restoring a context does not flush the TLB
+        # Save prev, restore nxt, write CR3 (restoring a context does not
+        # flush the TLB): one call into the glue.
+        hw.switch_context(save, nxt.ctx, nxt.mm.pt.cr3)
     nxt.mm.cpus.add(cpu.index)
     cpu.loaded = nxt
     cpu.nr_switches += 1
@@ -249,7 +253,7 @@ def _run(cpu: cpu_struct, watchdog) -> None:
             K.alloc.tb_dirty = False
             for c in K.cpus:
                 c.hw.glue.flush_tb()
-        err = hw.resume(hw.rip(), EMU_UNTIL)
+        err = hw.resume(EMU_UNTIL)
         if cpu.deferred_mm:
             finish_mm_drop(cpu)
         if err:
