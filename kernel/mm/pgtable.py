@@ -82,20 +82,15 @@ class PageTables:
         must already be cleared (zapped) by the caller."""
         q, alloc = self.q, self.alloc
         base4 = self.pgd << 9
-        for s4 in range(KERNEL_SLOT):
-            e4 = q[base4 + s4]
-            if not e4 & 1:
-                continue
+        # Each level is read as one list (a table page is 512 qwords) and
+        # only the present entries are visited: a small process has a
+        # handful of tables among 3 x 512 slots.
+        for s4, e4 in _present(q, base4, KERNEL_SLOT):
             pdpt = (e4 & PTE_PFN_MASK) >> 12
-            for s3 in range(512):
-                e3 = q[(pdpt << 9) + s3]
-                if not e3 & 1:
-                    continue
+            for _s3, e3 in _present(q, pdpt << 9, 512):
                 pd = (e3 & PTE_PFN_MASK) >> 12
-                for s2 in range(512):
-                    e2 = q[(pd << 9) + s2]
-                    if e2 & 1:
-                        alloc.put_page((e2 & PTE_PFN_MASK) >> 12)
+                for _s2, e2 in _present(q, pd << 9, 512):
+                    alloc.put_page((e2 & PTE_PFN_MASK) >> 12)
                 alloc.put_page(pd)
             alloc.put_page(pdpt)
             q[base4 + s4] = 0
@@ -103,3 +98,8 @@ class PageTables:
         alloc.put_page(self.pgd)
         self.nr_tables = 0
         self.pgd = 0
+
+
+def _present(q: memoryview, base: int, n: int) -> list[tuple[int, int]]:
+    """(slot, entry) for the present entries among q[base:base+n]."""
+    return [(i, e) for i, e in enumerate(q[base:base + n].tolist()) if e & 1]
