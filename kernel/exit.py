@@ -10,7 +10,7 @@ import struct
 
 from . import state
 from .mm.uaccess import copy_to_user, put_user_s32, put_user_u32
-from .panic import BUG, Errno
+from .panic import BUG, Errno, OutOfMemory
 from .percpu import current, this_cpu
 from .sched.wait import BlockOn, wake_up
 from .signal import send_signal
@@ -46,7 +46,12 @@ def do_exit(code: int) -> None:
     if group_dead and not sig.flags & SIGNAL_GROUP_EXIT:
         sig.group_exit_code = code
     # exit_mm: the robust list and clear_child_tid live in user memory.
-    exit_robust_list(tsk)
+    # A write there may fault or need a frame for CoW; the exit goes on
+    # regardless, as mm_release does.
+    try:
+        exit_robust_list(tsk)
+    except OutOfMemory:
+        pass
     if tsk.clear_child_tid:
         ctid = tsk.clear_child_tid
         tsk.clear_child_tid = 0
@@ -54,7 +59,7 @@ def do_exit(code: int) -> None:
             try:
                 put_user_u32(ctid, 0)
                 futex_wake_addr(ctid, 1)
-            except Errno:
+            except (Errno, OutOfMemory):
                 pass
     if tsk.vfork_done is not None:
         wake_up(tsk.vfork_done)
