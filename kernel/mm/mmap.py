@@ -337,6 +337,8 @@ class mm_struct:
             return self.brk
         if not self.may_expand_vm(VM_READ | VM_WRITE, (newbrk - oldbrk) >> 12):
             return self.brk
+        if (newbrk - oldbrk) >> 12 > self.alloc.machine.nr_frames:
+            return self.brk             # __vm_enough_memory: more than all of RAM
         heap = self.find_vma(oldbrk - 1) if oldbrk > self.start_brk else None
         if heap is not None and heap.name == "[heap]" and heap.vm_end == oldbrk:
             heap.vm_end = newbrk

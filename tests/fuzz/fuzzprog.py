@@ -161,8 +161,8 @@ def failure(status: int, err: str) -> str | None:
 
 
 def check_program(prog: Sequence[Record], extra: Sequence[str] = (),
-                  verbose: bool = False) -> tuple[int, str, str]:
-    status, out, err = run_program(prog, extra, verbose=verbose)
+                  verbose: bool = False, timeout: float = RUN_TIMEOUT) -> tuple[int, str, str]:
+    status, out, err = run_program(prog, extra, timeout=timeout, verbose=verbose)
     why = failure(status, err)
     assert why is None, (f"{why} (status {status})\nstderr:\n{err[-3000:]}\n"
                          f"program:\n{show(prog)}")

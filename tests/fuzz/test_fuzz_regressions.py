@@ -14,12 +14,14 @@ from .fuzzprog import (
     K_BUF,
     K_LIT,
     K_RES,
+    K_RESOFF,
     STR_OFFS,
     TREE,
     check_option,
     check_program,
     encode,
     failure,
+    resoff,
     resolve,
     results,
     tinyunix_available,
@@ -107,3 +109,31 @@ def test_write_faulting_midway_is_short() -> None:
     status, _out, err = check_program(prog, verbose=True)
     res = {i: v for (_pid, i), v in results(err).items()}
     assert status == 0 and res[1] == 64 * 1024 and res[2] == -EFAULT, err
+
+
+def test_huge_sparse_mapping_tears_down_quickly() -> None:
+    """fork, then brk(2^46) succeeded: 64 TiB of heap, which exit then
+    zapped 2 MiB at a time (33 million steps: a 30 s timeout in the
+    fuzzer).  brk past all of RAM now fails as Linux's overcommit check
+    does, and page-table walks skip missing tables whole; a 64 TiB
+    MAP_NORESERVE mapping with two pages touched, forked and unmapped,
+    takes a few steps."""
+    size = 1 << 46
+    prog = resolve([
+        ("brk", [(K_LIT, 0)]),
+        ("brk", [(K_LIT, size)]),
+        ("mmap", [(K_LIT, 0), (K_LIT, size), (K_LIT, 3), (K_LIT, 0x4022), (K_LIT, -1),
+                  (K_LIT, 0)]),                                  # MAP_NORESERVE
+        (-2, [(K_RES, 2), (K_LIT, 1)]),                          # touch the first page
+        (-2, [(K_RESOFF, resoff(2, size - 4096)), (K_LIT, 1)]),  # and the last
+        ("fork", []),
+        ("mprotect", [(K_RES, 2), (K_LIT, size), (K_LIT, 1)]),
+        ("munmap", [(K_RES, 2), (K_LIT, size)]),
+        ("wait4", [(K_LIT, -1), (K_LIT, 0), (K_LIT, 0), (K_LIT, 0)]),
+    ])
+    status, _out, err = check_program(prog, verbose=True, timeout=20)
+    res = results(err)
+    main = min(pid for pid, _i in res)
+    assert status == 0, err
+    assert res[(main, 1)] == res[(main, 0)], "brk(2^46) must fail: more than RAM"
+    assert res[(main, 2)] > 0 and res[(main, 6)] == 0 and res[(main, 7)] == 0, err
