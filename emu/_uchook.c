@@ -37,6 +37,7 @@ typedef uc_err (*hook_del_fn)(uc_engine *, uc_hook);
 typedef uc_err (*ctx_alloc_fn)(uc_engine *, uc_context **);
 typedef uc_err (*ctx_fn)(uc_engine *, uc_context *);
 typedef uc_err (*ctl_fn)(uc_engine *, int, ...);
+typedef uc_err (*ctx_batch_fn)(uc_context *, int *, void **, int);
 
 /* From unicorn.h / x86.h (Unicorn 2.1.x). */
 #define UC_HOOK_INTR 1
@@ -61,6 +62,7 @@ static struct {
     ctx_alloc_fn context_alloc;
     ctx_fn context_save, context_restore;
     ctl_fn ctl;
+    ctx_batch_fn context_reg_write_batch;
     int ready;
 } U;
 
@@ -181,9 +183,9 @@ static int hook_rdtsc(uc_engine *uc, void *user)
 
 static PyObject *mod_init(PyObject *self, PyObject *args)
 {
-    unsigned long long a[10];
-    if (!PyArg_ParseTuple(args, "KKKKKKKKKK", &a[0], &a[1], &a[2], &a[3], &a[4],
-                          &a[5], &a[6], &a[7], &a[8], &a[9]))
+    unsigned long long a[11];
+    if (!PyArg_ParseTuple(args, "KKKKKKKKKKK", &a[0], &a[1], &a[2], &a[3], &a[4],
+                          &a[5], &a[6], &a[7], &a[8], &a[9], &a[10]))
         return NULL;
     U.reg_read_batch = (reg_batch_fn)(uintptr_t)a[0];
     U.reg_write_batch = (reg_batch_fn)(uintptr_t)a[1];
@@ -195,6 +197,7 @@ static PyObject *mod_init(PyObject *self, PyObject *args)
     U.context_save = (ctx_fn)(uintptr_t)a[7];
     U.context_restore = (ctx_fn)(uintptr_t)a[8];
     U.ctl = (ctl_fn)(uintptr_t)a[9];
+    U.context_reg_write_batch = (ctx_batch_fn)(uintptr_t)a[10];
     U.ready = 1;
     Py_RETURN_NONE;
 }
@@ -353,11 +356,14 @@ static PyObject *glue_switch_context(Glue *g, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* reg_write_batch(ids, values): plain 64-bit registers, one Unicorn call. */
+/* reg_write_batch(ids, values[, ctx]): plain 64-bit registers, one
+ * Unicorn call; into the saved context at address `ctx` if given, else
+ * into the CPU. */
 static PyObject *glue_reg_write_batch(Glue *g, PyObject *args)
 {
     PyObject *ids, *vals;
-    if (!PyArg_ParseTuple(args, "O!O!", &PyTuple_Type, &ids, &PyTuple_Type, &vals))
+    unsigned long long ctx = 0;
+    if (!PyArg_ParseTuple(args, "O!O!|K", &PyTuple_Type, &ids, &PyTuple_Type, &vals, &ctx))
         return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(ids);
     if (n != PyTuple_GET_SIZE(vals) || n > 32) {
@@ -374,7 +380,9 @@ static PyObject *glue_reg_write_batch(Glue *g, PyObject *args)
     }
     if (PyErr_Occurred())
         return NULL;
-    if (U.reg_write_batch(g->uc, rid, ptrs, (int)n) != 0) {
+    uc_err err = ctx ? U.context_reg_write_batch((uc_context *)(uintptr_t)ctx, rid, ptrs, (int)n)
+                     : U.reg_write_batch(g->uc, rid, ptrs, (int)n);
+    if (err != 0) {
         PyErr_SetString(PyExc_RuntimeError, "uc_reg_write_batch failed");
         return NULL;
     }

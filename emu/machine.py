@@ -62,7 +62,7 @@ def _init_glue() -> None:
     lib = binding.uclib
     names = ["uc_reg_read_batch", "uc_reg_write_batch", "uc_emu_start", "uc_emu_stop",
              "uc_hook_add", "uc_hook_del", "uc_context_alloc", "uc_context_save",
-             "uc_context_restore", "uc_ctl"]
+             "uc_context_restore", "uc_ctl", "uc_context_reg_write_batch"]
     _uchook.init(*[ctypes.cast(getattr(lib, n), ctypes.c_void_p).value for n in names])
     _fnptrs_done = True
 
@@ -188,6 +188,13 @@ class Cpu:
         self.glue.switch_context(save._context.value if save is not None else 0,
                                  restore._context.value, cr3)
         self.cr3 = cr3
+
+    def save_context(self, regs: tuple[tuple[int, ...], tuple[int, ...]]) -> "unicorn.UcContext":
+        """A new saved context: the CPU state now, with the 64-bit
+        registers regs[0] (Unicorn ids) set to regs[1] in it."""
+        ctx = self.uc.context_save()
+        self.glue.reg_write_batch(regs[0], regs[1], ctx._context.value)
+        return ctx
 
     def load_user_context(self, cr3: int, rip: int, rsp: int) -> None:
         """Make the CPU state a fresh user context about to enter `rip` at
