@@ -76,7 +76,23 @@ class PageTables:
             i = self.pte_index(va, create)
             if i >= 0:
                 yield va, i, (block_end - va) >> 12
+            else:
+                # Skip all the missing table would map, not 2 MiB at a time:
+                # a 64 TiB mapping with a few pages touched is a few steps.
+                block_end = min((va | (self.hole_size(va) - 1)) + 1, end)
             va = block_end
+
+    def hole_size(self, va: int) -> int:
+        """For a va with no PTE table: the size of the aligned region the
+        first missing entry would map (512 GiB, 1 GiB or 2 MiB)."""
+        q = self.q
+        i = (self.pgd << 9) | ((va >> 39) & 511)
+        for shift in (39, 30, 21):
+            e = q[i]
+            if not e & 1:
+                return 1 << shift
+            i = ((e & PTE_PFN_MASK) >> 3) | ((va >> (shift - 9)) & 511)
+        return 1 << 21
 
     def free_tables(self) -> None:
         """Free every user table frame and the PML4 (pgd_free).  Leaf PTEs
