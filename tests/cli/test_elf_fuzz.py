@@ -205,8 +205,7 @@ def test_huge_bss_loads_lazily(hello: bytes, tmp_path: Path) -> None:
 @pytest.mark.parametrize("field,value", [("e_shoff", 1 << 40), ("e_shstrndx", 0xFFFF),
                                          ("e_shentsize", 3), ("e_shnum", 0xFFFF)])
 def test_section_headers_are_ignored(hello: bytes, tmp_path: Path, field: str, value: int) -> None:
-    """load_elf_binary never reads section headers: garbage there still
-    runs (the old pyelftools parser refused it as malformed)."""
+    """load_elf_binary never reads section headers: garbage there still runs."""
     data = bytearray(hello)
     _field(EHDR, field, 0, data, value)
     path = tmp_path / "mutant"
