@@ -13,6 +13,8 @@
  * Memory:  peek:ADDR  poke:ADDR  jump:ADDR  (the process dies by a signal
  *          if the access faults; the next operations do not run)
  *          mmap:BYTES  (prints ok or the errno; touches the first page)
+ * Exec:    bigargv:N[:LEN]  execve itself with N copies of a LEN-byte
+ *          argument (prints the errno; E2BIG past the argument limit)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +45,7 @@ static const char *ename(int e)
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ENOTEMPTY: return "ENOTEMPTY";
     case EXDEV: return "EXDEV";
+    case E2BIG: return "E2BIG";
     default: return "E?";
     }
 }
@@ -170,6 +173,23 @@ int main(int argc, char **argv)
             fflush(stdout);
             f();
             result(op, a, 0, NULL);
+        } else if (!strcmp(op, "bigargv")) {
+            /* execve ourselves with N pointers to one LEN-byte string */
+            long n = strtol(a, NULL, 0), len = b ? strtol(b, NULL, 0) : 100000;
+            char *str = malloc((size_t)len + 1);
+            char **v = malloc(((size_t)n + 2) * sizeof *v);
+            if (!str || !v) {
+                result(op, a, -1, NULL);
+                continue;
+            }
+            memset(str, 'A', (size_t)len);
+            str[len] = '\0';
+            v[0] = argv[0];
+            for (long k = 1; k <= n; k++)
+                v[k] = str;
+            v[n + 1] = NULL;
+            execve(argv[0], v, NULL);
+            result(op, a, -1, NULL);
         } else if (!strcmp(op, "mmap")) {
             unsigned long n = strtoul(a, NULL, 0);
             void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -18,7 +18,7 @@ from .sched.wait import wake_up
 from .syscalls import syscall
 from .task import PF_FORKNOEXEC, task_struct
 from .types import UPtr, c_int
-from .uapi import E2BIG, EACCES, ENOEXEC, ENOMEM, SIG_DFL, SIG_IGN
+from .uapi import E2BIG, EACCES, ENAMETOOLONG, ENOEXEC, ENOMEM, SIG_DFL, SIG_IGN
 
 MAX_ARG_STRLEN = 32 * 4096
 MAX_ARG_TOTAL = 2 << 20
@@ -91,11 +91,31 @@ def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
         K.emit("exec", task=tsk, path=gpath)
 
 
+def copy_strings(ptrs: list[int], total: int) -> tuple[list[bytes], int]:
+    """The strings at `ptrs` (argv or envp) and the new running total of
+    bytes (a pointer each included).  E2BIG as soon as the total passes
+    MAX_ARG_TOTAL or one string MAX_ARG_STRLEN: the same 100 KiB string
+    passed 60000 times never becomes gigabytes in the kernel."""
+    out = []
+    for p in ptrs:
+        try:
+            arg = strncpy_from_user(p, MAX_ARG_STRLEN)
+        except Errno as e:
+            if e.errno == ENAMETOOLONG:
+                raise Errno(E2BIG) from None
+            raise
+        total += len(arg) + 1 + 8
+        if total > MAX_ARG_TOTAL:
+            raise Errno(E2BIG)
+        out.append(arg)
+    return out, total
+
+
 def do_execveat(fd: int, filename: int, argv_p: int, envp_p: int, flags: int) -> None:
     tsk = current()
     path = strncpy_from_user(filename).decode("utf-8", "surrogateescape")
-    argv = [strncpy_from_user(p, MAX_ARG_STRLEN) for p in get_user_ptr_array(argv_p)] if argv_p else []
-    envp = [strncpy_from_user(p, MAX_ARG_STRLEN) for p in get_user_ptr_array(envp_p)] if envp_p else []
+    argv, total = copy_strings(get_user_ptr_array(argv_p) if argv_p else [], 0)
+    envp, _total = copy_strings(get_user_ptr_array(envp_p) if envp_p else [], total)
     gpath = guest_abspath(fd, path)
     try:
         ino, img = open_exec(gpath, argv, envp)

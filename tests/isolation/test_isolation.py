@@ -257,3 +257,21 @@ def test_huge_mmap_is_enomem_not_host_memory() -> None:
     p = tinyunix(str(ISO), "mmap:0x10000000000", "mmap:0x100000", options=("--memory", "64M"))
     assert p.stdout.splitlines() == ["mmap 0x10000000000 -> ENOMEM", "mmap 0x100000 -> ok"]
     assert p.returncode == 0
+
+
+def test_execve_arguments_bounded_on_the_host(tmp_path: Path) -> None:
+    """execve with 5000 pointers to one 100 kB string: E2BIG, as on Linux
+    (the arguments pass the 2 MiB limit), found while reading the strings
+    -- not after copying 500 MB of them into the emulator."""
+    err = tmp_path / "err"
+    with open(tmp_path / "out", "w+b") as out, open(err, "w+b") as errf:
+        p = subprocess.Popen([str(TINYUNIX), "run", "--memory", "64M", str(ISO),
+                              "bigargv:5000:100000", "bigargv:1:131072"],
+                             stdin=subprocess.DEVNULL, stdout=out, stderr=errf, cwd=REPO)
+        _pid, wstatus, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(wstatus)   # reaped here, not by Popen
+        out.seek(0)
+        lines = out.read().decode().splitlines()
+    assert p.returncode == 0, err.read_text()
+    assert lines == ["bigargv 5000 -> E2BIG", "bigargv 1 -> E2BIG"]
+    assert ru.ru_maxrss / 1024 < 300, ru.ru_maxrss     # peak host RSS, MiB
