@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import struct
+import subprocess
 import sys
 import time
 
@@ -45,6 +46,7 @@ from unicorn.x86_const import (UC_X86_INS_SYSCALL, UC_X86_REG_CR0, UC_X86_REG_CR
                                UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RSP)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+TINYUNIX = os.path.join(os.path.dirname(HERE), ".venv", "bin", "tinyunix")
 sys.path.insert(0, os.path.dirname(HERE))   # emu/, for the machine's long-mode set-up
 CPU_LOOP_ELF = os.path.join(HERE, "build", "cpu_loop")
 INSNS_PER_ITER = 9          # see cpu_loop_kernel.S
@@ -198,6 +200,28 @@ def time_syscalls(n, hook):
     return dt
 
 
+def time_tinyunix(binary, n):
+    """Wall time of `tinyunix run bench/build/<binary> n` (start-up cancels
+    out in per-op differences)."""
+    t = time.perf_counter()
+    subprocess.run([TINYUNIX, "run", os.path.join(HERE, "build", binary), str(n)],
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
+
+
+def paired(fns, small, large, repeats):
+    """Per-op figures of several runners measured in turn (each repeat
+    runs every runner at both counts), so that they share the machine's
+    load of the same minutes: {name: (t_large - t_small) / (large - small)}."""
+    best = {}
+    for _ in range(repeats):
+        for n in (small, large):
+            for name, fn in fns.items():
+                t = fn(n)
+                best[name, n] = min(best.get((name, n), t), t)
+    return {name: (best[name, large] - best[name, small]) / (large - small) for name in fns}
+
+
 def per_op(fn, small, large, repeats):
     """min-of-repeats time for each count; (t_large - t_small) / (large - small)."""
     ts = min(fn(small) for _ in range(repeats))
@@ -213,12 +237,17 @@ def rw_hook(uc, user_data):
     uc.reg_write(UC_X86_REG_RAX, uc.reg_read(UC_X86_REG_RAX))
 
 
-def measure(quick=False):
+def measure(quick=False, with_tinyunix=False):
     code, source = loop_code()
     loop_n = (2_000_000, 20_000_000) if quick else (5_000_000, 50_000_000)
     sc_n = (20_000, 200_000) if quick else (50_000, 500_000)
     reps = 2 if quick else 3
-    paged_s = per_op(lambda n: time_loop_paged(code, n), *loop_n, reps)
+    fns = {"raw": lambda n: time_loop_paged(code, n)}
+    if with_tinyunix:
+        fns["cpu_loop"] = lambda n: time_tinyunix("cpu_loop", n)
+        fns["threads_cpu"] = lambda n: time_tinyunix("threads_cpu", n)
+    turn = paired(fns, *loop_n, reps)
+    paged_s = turn["raw"]
     flat_n = (loop_n[0] // 5, loop_n[1] // 5)
     loop_s = per_op(lambda n: time_loop(code, n), *flat_n, reps)
     floor_s = per_op(lambda n: time_syscalls(n, empty_hook), *sc_n, reps)
@@ -236,6 +265,9 @@ def measure(quick=False):
         "syscall_empty_hook_us": floor_s * 1e6,
         "syscall_rw_hook_us": rw_s * 1e6,
         "syscall_counts": sc_n,
+        # Measured in turn with the raw paged engine (same counts, same minutes).
+        "tinyunix_cpu_loop_ns_per_iter": turn["cpu_loop"] * 1e9 if with_tinyunix else None,
+        "tinyunix_threads_cpu_ns_per_iter": turn["threads_cpu"] * 1e9 if with_tinyunix else None,
     }
 
 
@@ -243,8 +275,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller counts, fewer repeats")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--with-tinyunix", action="store_true",
+                    help="also time tinyunix's cpu_loop and threads_cpu, in turn with the "
+                    "paged engine, at the same counts")
     a = ap.parse_args()
-    r = measure(a.quick)
+    r = measure(a.quick, a.with_tinyunix)
     if a.json:
         print(json.dumps(r))
         return
@@ -252,6 +287,11 @@ def main():
     print(f"  cpu_loop, paged CPL 3 {r['cpu_loop_paged_ns_per_iter']:8.2f} ns/iteration "
           f"({r['cpu_loop_paged_minsn_per_s']:.0f} M instructions/s), "
           f"checksum {r['cpu_loop_paged_checksum']} at N={r['cpu_loop_counts'][0]}")
+    if r["tinyunix_cpu_loop_ns_per_iter"] is not None:
+        for w in ("cpu_loop", "threads_cpu"):
+            v = r[f"tinyunix_{w}_ns_per_iter"]
+            print(f"  tinyunix {w:12s} {v:8.2f} ns/iteration, in turn with the paged engine: "
+                  f"{v / r['cpu_loop_paged_ns_per_iter']:.2f}x raw")
     print(f"  cpu_loop, flat        {r['cpu_loop_ns_per_iter']:8.2f} ns/iteration "
           f"({r['cpu_loop_minsn_per_s']:.0f} M instructions/s)")
     print(f"  syscall, empty hook {r['syscall_empty_hook_us']:8.3f} us")
