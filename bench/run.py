@@ -406,6 +406,18 @@ def write_results(results, raw, runners, args, elapsed, mm=None):
         "deterministic preemption costs against the loop run alone on the raw "
         "paged engine; cpu_loop is the lone-task case (no block hook).",
         "- Profiles of the hot paths, and what dominates each: bench/PROFILE.md.",
+        "- Where tinyunix is slower than qemu-user, and why (details in PROFILE.md): "
+        "cpu_loop -- Unicorn's translated code calls helper_check_exit_request at "
+        "every block and its TB lookup is slower than qemu-user's; the raw paged "
+        "engine is as slow (the raw table). futex_pingpong and pipe_pingpong -- a "
+        "round trip is ~4 syscalls and 2 context switches of Python kernel work "
+        "(read/write, uaccess, wait queues, the run loop); the switch mechanics "
+        "(context save/restore, CR3) are one C call. cow_fault, cow_fork0, fork_big -- "
+        "Python work per page: the fault path per CoW break, and one refcount and "
+        "one mapcount update per frame in fork and exit (the PTEs themselves are "
+        "rewritten a whole table page at a time). The native and qemu-user figures of "
+        "the two ping-pongs vary several-fold between runs with the host's load "
+        "(they measure cross-core wake-ups): compare ratios within one run.",
         "- fork_exec_wait execs bench/build/true_static, a 2-instruction static "
         "program without libc (exit_group(0)). Under qemu-user the child execs "
         "`qemu-x86_64-static true_static`, i.e. the emulated exec a binfmt_misc "
