@@ -261,6 +261,8 @@ def raw_rows(results, raw):
     if raw.get("tinyunix_cpu_loop_ns_per_iter"):
         cpu_tu = raw["tinyunix_cpu_loop_ns_per_iter"] * 1e-9
         thr_tu = raw["tinyunix_threads_cpu_ns_per_iter"] * 1e-9
+    if raw.get("tinyunix_getpid_us"):
+        pid_tu = raw["tinyunix_getpid_us"] * 1e-6
     paged = raw["cpu_loop_paged_ns_per_iter"] * 1e-9
     loop = raw["cpu_loop_ns_per_iter"] * 1e-9
     floor = raw["syscall_empty_hook_us"] * 1e-6
@@ -351,10 +353,11 @@ def write_results(results, raw, runners, args, elapsed, mm=None):
                   "iretq) with no kernel and no hooks (except the syscall hook rows); "
                   "the flat row is a bare UC_MODE_64 engine without paging, for the "
                   "record. The cpu_loop code is the bytes of `cpu_loop_kernel` read out "
-                  "of bench/build/cpu_loop. The tinyunix cpu_loop and threads_cpu figures "
-                  "in this table were measured in turn with the raw paged engine at the "
-                  "same counts (raw_unicorn.py --with-tinyunix), so the ratio is not "
-                  "skewed by the load of other minutes. Target: tinyunix cpu_loop >= 0.9 of the "
+                  "of bench/build/cpu_loop. The tinyunix cpu_loop, threads_cpu and getpid "
+                  "figures in this table were measured in turn with the raw engine's "
+                  "loop or syscall floor at the same counts (raw_unicorn.py "
+                  "--with-tinyunix), so the ratio is not skewed by the load of other "
+                  "minutes; they can differ from the per-operation table's. Target: tinyunix cpu_loop >= 0.9 of the "
                   "paged raw speed (ratio <= 1.11x); getpid within 2x of the "
                   "empty-hook floor.", "",
                   md_table(["baseline", "raw Unicorn", "tinyunix", "tinyunix/raw"], rr), ""]
