@@ -16,7 +16,7 @@ from .panic import Errno, OutOfMemory
 from .percpu import current, this_cpu
 from .sched.wait import wake_up
 from .syscalls import syscall
-from .task import PF_FORKNOEXEC, task_struct
+from .task import PF_FORKNOEXEC, SIG_DEFAULT_ACTION, sighand_struct, task_struct
 from .types import UPtr, c_int
 from .uapi import E2BIG, EACCES, ENAMETOOLONG, ENOEXEC, ENOMEM, SIG_DFL, SIG_IGN
 
@@ -83,9 +83,15 @@ def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
     if tsk.files is not None:
         tsk.files.close_on_exec()
     # Caught signals are reset to the default; ignored ones stay ignored.
-    for ka in tsk.sighand.action:
+    if tsk.sighand.count > 1:
+        # unshare_sighand: handlers shared by CLONE_SIGHAND with another
+        # process stay theirs; the new program gets its own copy.
+        tsk.sighand.count -= 1
+        tsk.sighand = sighand_struct(action=list(tsk.sighand.action))
+    action = tsk.sighand.action
+    for i, ka in enumerate(action):
         if ka.handler not in (SIG_DFL, SIG_IGN):
-            ka.handler, ka.flags, ka.mask, ka.restorer = SIG_DFL, 0, 0, 0
+            action[i] = SIG_DEFAULT_ACTION
     K.counters["execs"] += 1
     if K.listeners:
         K.emit("exec", task=tsk, path=gpath)

@@ -22,7 +22,7 @@ from .sched.core import wake_up_new_task
 from .sched.wait import BlockOn, wait_queue_head
 from .syscalls import syscall
 from .task import (
-    PF_FORKNOEXEC, SIGNAL_GROUP_EXIT, TASK_NEW, fs_struct, k_sigaction, sighand_struct, signal_struct, task_struct,
+    PF_FORKNOEXEC, SIGNAL_GROUP_EXIT, TASK_NEW, fs_struct, sighand_struct, signal_struct, task_struct,
 )
 from .types import UPtr, c_ulong, size_t
 from .uapi import (
@@ -75,13 +75,11 @@ def copy_sighand(clone_flags: int, tsk: task_struct, parent: task_struct) -> Non
         parent.sighand.count += 1     # dropped by exit_sighand
         tsk.sighand = parent.sighand
         return
-    sh = sighand_struct()
-    for i, ka in enumerate(parent.sighand.action):
-        sh.action[i] = k_sigaction(ka.handler, ka.flags, ka.restorer, ka.mask)
+    sh = sighand_struct(action=list(parent.sighand.action))
     if clone_flags & CLONE_CLEAR_SIGHAND:
-        for ka in sh.action:
+        for i, ka in enumerate(sh.action):
             if ka.handler > 1:        # neither SIG_DFL nor SIG_IGN
-                ka.handler, ka.flags, ka.mask = 0, 0, 0
+                sh.action[i] = ka._replace(handler=0, flags=0, mask=0)
     tsk.sighand = sh
 
 

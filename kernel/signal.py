@@ -14,7 +14,7 @@ from . import state
 from .panic import Errno
 from .percpu import current
 from .syscalls import syscall
-from .task import SIGNAL_GROUP_EXIT, TASK_INTERRUPTIBLE, task_struct
+from .task import SIGNAL_GROUP_EXIT, TASK_INTERRUPTIBLE, k_sigaction, task_struct
 from .types import UPtr, c_int, pid_t, size_t
 from .uapi import (
     EINVAL, ESRCH, SIG_DFL, SIG_IGN, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGABRT, SIGBUS,
@@ -270,8 +270,8 @@ def sys_rt_sigaction(sig: c_int, act: UPtr, oact: UPtr, sigsetsize: size_t) -> i
     if oact:
         copy_to_user(oact, _SIGACTION.pack(ka.handler, ka.flags, ka.restorer, ka.mask))
     if new is not None:
-        ka.handler, ka.flags, ka.restorer, mask = new
-        ka.mask = mask & ~_UNBLOCKABLE
+        handler, flags, restorer, mask = new
+        tsk.sighand.action[sig] = k_sigaction(handler, flags, restorer, mask & ~_UNBLOCKABLE)
         # Setting SIG_IGN (or SIG_DFL for a default-ignored signal) discards
         # what is pending (do_sigaction).
         if sig_task_ignored(tsk, sig):

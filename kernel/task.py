@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
 from .uapi import RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIMIT_CORE
 
@@ -46,17 +46,21 @@ PF_FORKNOEXEC = 0x40
 SIGNAL_GROUP_EXIT = 0x4
 
 
-@dataclass(eq=False, slots=True)
-class k_sigaction:
+class k_sigaction(NamedTuple):
+    """One signal's disposition.  Immutable: sigaction replaces the entry,
+    so copy_sighand copies the table as one list."""
     handler: int = 0
     flags: int = 0
     restorer: int = 0
     mask: int = 0
 
 
+SIG_DEFAULT_ACTION = k_sigaction()
+
+
 @dataclass(eq=False, slots=True)
 class sighand_struct:
-    action: list = field(default_factory=lambda: [k_sigaction() for _ in range(65)])
+    action: list = field(default_factory=lambda: [SIG_DEFAULT_ACTION] * 65)
     count: int = 1
 
 
