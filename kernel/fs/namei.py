@@ -15,6 +15,7 @@ from ..percpu import current
 from ..uapi import AT_FDCWD, ELOOP, ENOENT, ENOTDIR, S_IFREG
 from .console import stat_from_host
 from .hosterr import host_errno
+from .proc import proc_child, proc_pid_component, proc_stat
 
 
 @dataclass(eq=False, slots=True)
@@ -68,14 +69,6 @@ def _host(root: str, gpath: str) -> str:
     return gpath if root in ("", "/") else root.rstrip("/") + gpath
 
 
-def _emulator_proc() -> tuple[str, ...]:
-    """The host's /proc entries of the emulator itself: to a guest they
-    would be a window on the emulator's memory (/proc/self/mem), not on the
-    guest, so they do not exist.  (readlink of /proc/self/exe is answered
-    before any lookup.)"""
-    return ("/proc/self", "/proc/thread-self", f"/proc/{os.getpid()}")
-
-
 def path_walk(base: str, path: str, follow: bool) -> str:
     """Resolve `path` from the canonical guest directory `base` one
     component at a time, as link_path_walk does with LOOKUP_IN_ROOT (or
@@ -98,6 +91,14 @@ def path_walk(base: str, path: str, follow: bool) -> str:
                     raise Errno(ENOENT)
                 done.pop()
             continue
+        if done and done[0] == "proc" and len(done) >= 2 and done[1].isdigit():
+            done = proc_child(done, c)       # inside a guest /proc/<pid>
+            continue
+        if done == ["proc"]:
+            pid_dir = proc_pid_component(c)
+            if pid_dir is not None:
+                done = ["proc", pid_dir]
+                continue
         g = "/" + "/".join(done + [c])
         if g in ov.files:
             if todo:
@@ -112,8 +113,6 @@ def path_walk(base: str, path: str, follow: bool) -> str:
         if not todo and not follow:
             done.append(c)
             continue
-        if root in ("", "/") and g in _emulator_proc():
-            raise Errno(ENOENT)
         hp = _host(root, g)
         try:
             st = os.lstat(hp)
@@ -129,9 +128,6 @@ def path_walk(base: str, path: str, follow: bool) -> str:
                 target = os.readlink(hp)
             except OSError as e:
                 raise host_errno(e) from None
-            if root in ("", "/") and ":[" in target and not todo:
-                done.append(c)      # /proc/self/fd/N of a pipe: the host opens it
-                continue
             if target.startswith("/"):
                 done = []
                 missing.clear()
@@ -161,6 +157,9 @@ def host_path(gpath: str) -> str:
 
 def lookup_stat(dfd: int, path: str, follow: bool = True) -> dict:
     g = guest_abspath(dfd, path, follow)
+    st = proc_stat(g, follow)
+    if st is not None:
+        return st
     ov = overlay()
     node = ov.files.get(g)
     if node is not None:

@@ -17,6 +17,7 @@ from ..uapi import (
 from .console import stat_from_host
 from .file import FileOps, fd_install_new, file
 from .hosterr import host_errno
+from .proc import proc_open, proc_readlink
 from .namei import OverlayNode, guest_abspath, host_path, lookup_stat, overlay, overlay_room
 
 F_OK, X_OK, W_OK, R_OK = 0, 1, 2, 4
@@ -132,6 +133,9 @@ def do_filp_open(dfd: int, path: str, flags: int, mode: int) -> file:
     acc = flags & O_ACCMODE
     if g in _DEVICES:
         return file(_DEVICES[g](), flags, None, path=g)
+    f = proc_open(g, flags)
+    if f is not None:
+        return f
     ov = overlay()
     node = ov.files.get(g)
     writing = acc != O_RDONLY or flags & (O_CREAT | O_TRUNC)
@@ -248,11 +252,9 @@ def do_readlinkat(dfd: int, pathname: int, buf: int, bufsiz: int) -> int:
     if bufsiz <= 0:
         raise Errno(EINVAL)
     path = strncpy_from_user(pathname).decode("utf-8", "surrogateescape")
-    tsk = current()
-    if path == "/proc/self/exe" or path == f"/proc/{tsk.tgid}/exe":
-        target = tsk.mm.exe_path.encode()
-    else:
-        g = guest_abspath(dfd, path, follow=False)
+    g = guest_abspath(dfd, path, follow=False)
+    target = proc_readlink(g)
+    if target is None:
         try:
             target = os.readlink(host_path(g)).encode("utf-8", "surrogateescape")
         except OSError as e:

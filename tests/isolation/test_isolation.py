@@ -100,12 +100,17 @@ def test_overlay_file_is_not_executable_and_host_unchanged(tmp_path: Path) -> No
 
 
 def test_proc_self_is_not_the_emulator() -> None:
-    """/proc/self on the host is the emulator: its memory, environment and
-    maps are not the guest's to read."""
+    """/proc/self on the host is the emulator, and /proc/1 the host's
+    init: their memory, environment and maps are not the guest's to read.
+    The guest's /proc/self is its own (the fd directory and links)."""
     p = tinyunix(str(ISO), "read:/proc/self/mem", "read:/proc/self/environ",
-                 "read:/proc/thread-self/maps", "stat:/proc/self/fd")
+                 "read:/proc/thread-self/maps", "read:/proc/1/status", "read:/proc/1/mem",
+                 "stat:/proc/1", "stat:/proc/self/fd", "stat:/proc/self/fd/1")
     assert p.returncode == 0
-    assert all(line.endswith("-> ENOENT") for line in p.stdout.splitlines()), p.stdout
+    lines = p.stdout.splitlines()
+    assert all(line.endswith("-> ENOENT") for line in lines[:6]), p.stdout
+    assert lines[6].startswith("stat /proc/self/fd -> ok dir"), p.stdout
+    assert lines[7].startswith("stat /proc/self/fd/1 -> ok"), p.stdout
 
 
 # --- --root confinement -----------------------------------------------------------
