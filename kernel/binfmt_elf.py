@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .fs.inode import Inode
 from .mm.memory import VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE
-from .mm.mmap import MMAP_MIN_ADDR, STACK_SIZE, STACK_TOP, TASK_SIZE, mm_struct, page_align
+from .mm.mmap import MMAP_MIN_ADDR, STACK_TOP, TASK_SIZE, mm_struct, page_align
 from .mm.uaccess import clear_user, copy_to_user
 from .uapi import (
     AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID, AT_HWCAP, AT_HWCAP2,
@@ -152,9 +152,11 @@ def load_segments(mm: mm_struct, ino: Inode, img: ElfImage) -> int:
 
 def create_elf_tables(mm: mm_struct, img: ElfImage, bias: int, argv: list[bytes],
                       envp: list[bytes], execfn: bytes, random16: bytes,
-                      ids: tuple[int, int, int, int]) -> int:
-    """Build the initial stack; returns the initial rsp."""
-    mm.do_mmap(STACK_TOP - STACK_SIZE, STACK_SIZE, VM_READ | VM_WRITE | VM_GROWSDOWN, True,
+                      ids: tuple[int, int, int, int], stack_size: int) -> int:
+    """Build the initial stack, a mapping of `stack_size` bytes below
+    STACK_TOP (demand-paged, so its size costs nothing until touched);
+    returns the initial rsp."""
+    mm.do_mmap(STACK_TOP - stack_size, stack_size, VM_READ | VM_WRITE | VM_GROWSDOWN, True,
                name="[stack]")
     mm.start_stack = STACK_TOP
     sp = STACK_TOP - 8

@@ -10,7 +10,7 @@ from .binfmt_elf import ElfImage, ExecFormatError, create_elf_tables, load_segme
 from .fs.hosterr import host_errno
 from .fs.inode import Inode, iget_host, keep_warm
 from .fs.namei import guest_abspath, host_path, overlay
-from .mm.mmap import new_mm
+from .mm.mmap import new_mm, stack_layout
 from .mm.uaccess import get_user_ptr_array, strncpy_from_user
 from .panic import Errno, OutOfMemory
 from .percpu import current, this_cpu
@@ -18,7 +18,7 @@ from .sched.wait import wake_up
 from .syscalls import syscall
 from .task import PF_FORKNOEXEC, SIG_DEFAULT_ACTION, sighand_struct, task_struct
 from .types import UPtr, c_int
-from .uapi import E2BIG, EACCES, ENAMETOOLONG, ENOEXEC, ENOMEM, SIG_DFL, SIG_IGN
+from .uapi import E2BIG, EACCES, ENAMETOOLONG, ENOEXEC, ENOMEM, RLIMIT_STACK, SIG_DFL, SIG_IGN
 
 MAX_ARG_STRLEN = 32 * 4096
 MAX_ARG_TOTAL = 2 << 20
@@ -52,11 +52,13 @@ def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
     Raises Errno(ENOMEM) with tsk untouched."""
     K = state.K
     mm = new_mm(K.alloc, K.machine.kernel_pml4e, K.tlb_flush_mm)
+    mm.mmap_base, stack_size = stack_layout(tsk.signal.rlim[RLIMIT_STACK][0])
     try:
         bias = load_segments(mm, ino, img)
         rnd = bytes(K.rng.getrandbits(8) for _ in range(16))
         ids = (os.getuid(), os.geteuid(), os.getgid(), os.getegid())
-        sp = create_elf_tables(mm, img, bias, argv, envp, gpath.encode(), rnd, ids)
+        sp = create_elf_tables(mm, img, bias, argv, envp, gpath.encode(), rnd, ids,
+                               stack_size)
     except OutOfMemory:
         mm.exit_mmap()
         raise Errno(ENOMEM) from None

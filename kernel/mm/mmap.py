@@ -27,8 +27,20 @@ if TYPE_CHECKING:
 
 TASK_SIZE = USER_TOP - PAGE_SIZE       # 0x7ffffffff000, as on Linux
 STACK_TOP = TASK_SIZE
-STACK_SIZE = 8 << 20                   # RLIMIT_STACK default
-MMAP_BASE = TASK_SIZE - (128 << 20) - (1 << 20)  # mmap_base() without randomisation
+MMAP_BASE = TASK_SIZE - (128 << 20)   # mmap_base() for the default stack limit
+STACK_GUARD_GAP = 256 * PAGE_SIZE
+
+
+def stack_layout(rlim_stack: int) -> tuple[int, int]:
+    """(mmap_base, stack size) for a new program under RLIMIT_STACK
+    `rlim_stack` (mmap_base() without randomisation): the gap kept for
+    the stack is the limit plus the guard gap, at least 128 MiB and at
+    most 5/6 of the address space; the stack may use all of it but the
+    guard gap, and no more than the limit (acct_stack_growth)."""
+    gap = min(max(rlim_stack + STACK_GUARD_GAP, 128 << 20), TASK_SIZE // 6 * 5)
+    base = page_align(TASK_SIZE - gap)
+    size = min(rlim_stack, gap - STACK_GUARD_GAP) & ~(PAGE_SIZE - 1)
+    return base, max(size, 32 * PAGE_SIZE)
 MMAP_MIN_ADDR = 0x10000
 
 
