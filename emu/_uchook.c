@@ -356,6 +356,26 @@ static PyObject *glue_switch_context(Glue *g, PyObject *args)
     Py_RETURN_NONE;
 }
 
+#define MAX_BATCH 32
+
+/* The register ids (and values, if `vals` is not NULL) of a batch call
+ * unpacked into the arrays Unicorn's batch calls take; returns how many,
+ * or -1 with a Python exception set. */
+static Py_ssize_t batch_args(PyObject *ids, PyObject *vals, int *rid, uint64_t *v, void **ptrs)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(ids);
+    if (n > MAX_BATCH || (vals && PyTuple_GET_SIZE(vals) != n)) {
+        PyErr_SetString(PyExc_ValueError, "register batch: up to 32 ids (and as many values)");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        rid[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(ids, i));
+        v[i] = vals ? PyLong_AsUnsignedLongLongMask(PyTuple_GET_ITEM(vals, i)) : 0;
+        ptrs[i] = &v[i];
+    }
+    return PyErr_Occurred() ? -1 : n;
+}
+
 /* reg_write_batch(ids, values[, ctx]): plain 64-bit registers, one
  * Unicorn call; into the saved context at address `ctx` if given, else
  * into the CPU. */
@@ -365,20 +385,11 @@ static PyObject *glue_reg_write_batch(Glue *g, PyObject *args)
     unsigned long long ctx = 0;
     if (!PyArg_ParseTuple(args, "O!O!|K", &PyTuple_Type, &ids, &PyTuple_Type, &vals, &ctx))
         return NULL;
-    Py_ssize_t n = PyTuple_GET_SIZE(ids);
-    if (n != PyTuple_GET_SIZE(vals) || n > 32) {
-        PyErr_SetString(PyExc_ValueError, "reg_write_batch: up to 32 ids and as many values");
-        return NULL;
-    }
-    int rid[32];
-    uint64_t v[32];
-    void *ptrs[32];
-    for (Py_ssize_t i = 0; i < n; i++) {
-        rid[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(ids, i));
-        v[i] = PyLong_AsUnsignedLongLongMask(PyTuple_GET_ITEM(vals, i));
-        ptrs[i] = &v[i];
-    }
-    if (PyErr_Occurred())
+    int rid[MAX_BATCH];
+    uint64_t v[MAX_BATCH];
+    void *ptrs[MAX_BATCH];
+    Py_ssize_t n = batch_args(ids, vals, rid, v, ptrs);
+    if (n < 0)
         return NULL;
     uc_err err = ctx ? U.context_reg_write_batch((uc_context *)(uintptr_t)ctx, rid, ptrs, (int)n)
                      : U.reg_write_batch(g->uc, rid, ptrs, (int)n);
@@ -395,20 +406,11 @@ static PyObject *glue_reg_read_batch(Glue *g, PyObject *args)
     PyObject *ids;
     if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &ids))
         return NULL;
-    Py_ssize_t n = PyTuple_GET_SIZE(ids);
-    if (n > 32) {
-        PyErr_SetString(PyExc_ValueError, "reg_read_batch: up to 32 ids");
-        return NULL;
-    }
-    int rid[32];
-    uint64_t v[32];
-    void *ptrs[32];
-    for (Py_ssize_t i = 0; i < n; i++) {
-        rid[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(ids, i));
-        v[i] = 0;
-        ptrs[i] = &v[i];
-    }
-    if (PyErr_Occurred())
+    int rid[MAX_BATCH];
+    uint64_t v[MAX_BATCH];
+    void *ptrs[MAX_BATCH];
+    Py_ssize_t n = batch_args(ids, NULL, rid, v, ptrs);
+    if (n < 0)
         return NULL;
     if (U.reg_read_batch(g->uc, rid, ptrs, (int)n) != 0) {
         PyErr_SetString(PyExc_RuntimeError, "uc_reg_read_batch failed");
