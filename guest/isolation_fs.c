@@ -190,6 +190,25 @@ int main(int argc, char **argv)
             v[n + 1] = NULL;
             execve(argv[0], v, NULL);
             result(op, a, -1, NULL);
+        } else if (!strcmp(op, "exec")) {
+            /* exec:PROG -- run PROG with the remaining operations */
+            argv[i] = a;
+            fflush(stdout);
+            execv(a, &argv[i]);
+            result(op, a, -1, NULL);
+            return 1;
+        } else if (!strcmp(op, "execdata")) {
+            /* write `mov eax, 42; ret` into a writable page, call it */
+            unsigned char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            memcpy(p, "\xb8\x2a\x00\x00\x00\xc3", 6);
+            if (!strcmp(a, "rx"))
+                mprotect(p, 4096, PROT_READ | PROT_EXEC);
+            printf("execdata %s ...\n", a);
+            fflush(stdout);
+            int r = ((int (*)(void))p)();
+            snprintf(detail, sizeof detail, "returned %d", r);
+            result(op, a, 0, detail);
         } else if (!strcmp(op, "mmap")) {
             unsigned long n = strtoul(a, NULL, 0);
             void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

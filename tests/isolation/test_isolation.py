@@ -9,6 +9,9 @@
   Linux's chroot semantics, written out here).
 - User mode never reads, writes or executes a kernel page (the kernel
   half at 0xffffff8000000000: trampoline, GDT, kernel stack): SIGSEGV.
+- No host code runs for the guest: data pages do not execute (NX), jumps
+  outside the guest's mappings fault, and a program it execs is emulated
+  in the same sandbox.
 - A huge mmap is ENOMEM, not host memory: guest RAM is bounded.
 
 guest/isolation_fs is hostile (it writes and unlinks the paths it is given
@@ -252,6 +255,39 @@ def test_kernel_half_still_works_after_attempts() -> None:
     tinyunix(str(ISO), "poke:0xffffff8000000000")
     p = tinyunix(str(REPO / "guest" / "build" / "hello"))
     assert p.returncode == 3 and p.stdout == "hello, world\n"
+
+
+# --- no host code ------------------------------------------------------------------
+
+def test_data_pages_do_not_execute() -> None:
+    """Code written into a writable page faults (NX) until mprotect makes
+    it executable, as on Linux: guest bytes run only where the guest's
+    own page tables say they may, and only on the emulated CPU."""
+    p = tinyunix(str(ISO), "execdata:rw")
+    assert p.stdout.splitlines() == ["execdata rw ..."] and p.returncode == 128 + 11
+    p = tinyunix(str(ISO), "execdata:rx")
+    assert p.stdout.splitlines() == ["execdata rx ...", "execdata rx -> ok returned 42"]
+    assert p.returncode == 0
+
+
+@pytest.mark.parametrize("addr", ["0x7f0000001000", "0x400000000000", "0x1000"])
+def test_jumps_outside_the_guest_fault(addr: str) -> None:
+    """Where the emulator's own libraries and heap live on the host is
+    nothing to the guest: a jump to an address it has not mapped is
+    SIGSEGV."""
+    p = tinyunix(str(ISO), f"jump:{addr}")
+    assert p.stdout.splitlines() == [f"jump {addr} ..."] and p.returncode == 128 + 11
+
+
+def test_exec_runs_the_new_program_emulated_too(tmp_path: Path) -> None:
+    """A program the guest execs is loaded into the guest, not run on the
+    host: its writes go to the same overlay (the first program's file is
+    there for it, its own is there for nobody on the host)."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    p = tinyunix(str(ISO), f"create:{a}", f"exec:{ISO}", f"create:{b}", f"stat:{a}", f"stat:{b}")
+    assert p.stdout.splitlines() == [f"create {a} -> ok", f"create {b} -> ok",
+                                     f"stat {a} -> ok file size 0", f"stat {b} -> ok file size 0"]
+    assert not a.exists() and not b.exists()
 
 
 # --- memory -----------------------------------------------------------------------
