@@ -14,8 +14,9 @@ What is audited (the names are what a report and the tests use):
            pte-vma          every PTE lies in a VMA of its mm and is
                             writable only if the VMA is; never a kernel frame
            mm-users, inode-refcount, shm-refcount: the holders' own counts
-  tasks    task-children    each task is on exactly one children list, its
-                            parent's (real_parent == parent)
+  tasks    task-children    each group leader is on exactly one children
+                            list, its parent's (real_parent == parent); a
+                            thread is on none and has its leader's parent
            task-parent      a task's (and a zombie's) parent is alive
            task-dead        no EXIT_DEAD task is left unreleased
            thread-group     same tgid <=> same signal_struct; the leader is
@@ -205,10 +206,13 @@ class Checker:
             if t.flags & PF_KTHREAD:
                 continue
             n = seen.get(id(t), 0)
-            if n != 1:
+            if n != (1 if t.group_leader is t else 0):
                 self.fail("task-children", f"on {n} children lists (real_parent "
                           f"{_who(t.real_parent)})", t)
             p = t.real_parent
+            if p is not t.group_leader.real_parent:
+                self.fail("task-children", f"real_parent {_who(p)} is not its leader's "
+                          f"{_who(t.group_leader.real_parent)}", t)
             if t.parent is not p:
                 self.fail("task-children", f"parent {_who(t.parent)} is not real_parent "
                           f"{_who(p)}", t)

@@ -137,8 +137,8 @@ def forget_original_parent(father: task_struct) -> list[task_struct]:
     dead = []
     for p in list(father.children):
         father.children.remove(p)
-        p.real_parent = reaper
-        p.parent = reaper
+        for t in p.signal.threads:    # the group's threads have its parent
+            t.real_parent = t.parent = reaper
         reaper.children.append(p)
         if p.exit_state == EXIT_ZOMBIE and p.thread_group_leader and not p.signal.threads[1:]:
             # A zombie that now belongs to someone else: tell them.
@@ -383,8 +383,6 @@ def exchange_leader(tsk: task_struct, leader: task_struct) -> None:
     tsk.exit_signal, leader.exit_signal = leader.exit_signal, -1
     tsk.start_time = leader.start_time
     siblings = leader.parent.children
-    if tsk in siblings:                # as a thread it is on this list already
-        siblings.remove(tsk)
     siblings[siblings.index(leader)] = tsk
     tsk.group_leader = leader.group_leader = tsk
     tsk.signal.threads.remove(tsk)

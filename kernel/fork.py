@@ -257,7 +257,8 @@ def copy_process(args: kernel_clone_args) -> task_struct:
     else:
         tsk.real_parent = parent
     tsk.parent = tsk.real_parent
-    tsk.parent.children.append(tsk)
+    if not flags & CLONE_THREAD:
+        tsk.parent.children.append(tsk)   # only group leaders: threads share it
     K.tasks[pid] = tsk
     K.nr_user_tasks += 1
     K.counters["forks"] += 1
