@@ -18,7 +18,7 @@ from .mm.mmap import TASK_SIZE
 from .mm.uaccess import copy_from_user, copy_to_user, put_user_u32
 from .panic import Errno, OutOfMemory
 from .percpu import current, this_cpu
-from .sched.core import wake_up_new_task
+from .sched.core import ktime_get_ns, wake_up_new_task
 from .sched.wait import BlockOn, wait_queue_head
 from .syscalls import syscall
 from .task import (
@@ -53,6 +53,7 @@ class kernel_clone_args:
     pidfd: int = 0
     set_tid: list[int] = field(default_factory=list)   # clone3: the pid asked for
     cgroup: int = 0
+    entry_regs: bytes = b""      # the syscall's registers, kept for a retry after sleeping
 
 
 def copy_fs(clone_flags: int, tsk: task_struct, parent: task_struct) -> None:
@@ -210,10 +211,7 @@ def copy_process(args: kernel_clone_args) -> task_struct:
         tsk.flags = PF_FORKNOEXEC
         tsk.blocked = parent.blocked
         tsk.cpu = parent.cpu
-        try:
-            copy_files(flags, tsk, parent)
-        except OutOfMemory:
-            raise Errno(ENOMEM) from None
+        copy_files(flags, tsk, parent)    # OutOfMemory: kernel_clone decides
         undo.callback(exit_files, tsk)
         copy_fs(flags, tsk, parent)
         undo.callback(exit_fs, tsk)
@@ -222,10 +220,7 @@ def copy_process(args: kernel_clone_args) -> task_struct:
         if flags & CLONE_VM:
             tsk.mm = parent.mm.mmget()
         else:
-            try:
-                tsk.mm = parent.mm.dup_mmap(K.machine.kernel_pml4e)
-            except OutOfMemory:
-                raise Errno(ENOMEM) from None
+            tsk.mm = parent.mm.dup_mmap(K.machine.kernel_pml4e)
         undo.callback(tsk.mm.mmput)
         tsk.active_mm = tsk.mm
         # The child's CPU state: the parent's at this syscall, returning 0.
@@ -270,7 +265,7 @@ def child_context(args: kernel_clone_args, flags: int):
     """Save the CPU state at the parent's syscall as the child's, with the
     child's return value, stack and TLS."""
     cpu = this_cpu()
-    regs = struct.unpack_from("<9Q", cpu.hw.shared)
+    regs = struct.unpack_from("<9Q", args.entry_regs or cpu.hw.shared)
     next_rip, rflags = regs[7], regs[8]
     ids = [X.UC_X86_REG_RIP, X.UC_X86_REG_RAX, X.UC_X86_REG_RCX, X.UC_X86_REG_R11]
     vals = [next_rip, 0, next_rip, rflags]
@@ -285,16 +280,35 @@ def child_context(args: kernel_clone_args, flags: int):
     return cpu.hw.save_context((tuple(ids), tuple(vals)))
 
 
-def kernel_clone(args: kernel_clone_args) -> int:
+OOM_RETRIES = 8
+OOM_WAIT_NS = 1_000_000
+
+
+def kernel_clone(args: kernel_clone_args, tries: int = 0) -> int:
     """Create the child and make it runnable.  With CLONE_VFORK the parent
-    sleeps until the child exits or execs, then returns the child's pid."""
+    sleeps until the child exits or execs, then returns the child's pid.
+    Out of frames, it sleeps too: see below."""
     K = state.K
     # For legacy clone CLONE_PIDFD returns the pidfd through parent_tid, so
     # the two cannot both be asked for at one address.
     if args.flags & CLONE_PIDFD and args.flags & CLONE_PARENT_SETTID \
             and args.pidfd == args.parent_tid:
         raise Errno(EINVAL)
-    tsk = copy_process(args)
+    try:
+        tsk = copy_process(args)
+    except OutOfMemory as e:
+        # copy_process undid everything.  The page allocator would not
+        # fail yet (__alloc_pages_may_oom): it kills a victim and, after
+        # a tick for it to die (schedule_timeout_killable), tries again.
+        # A retry runs after a sleep, when the CPU's syscall registers are
+        # another task's: child_context then reads the kept copy.
+        if e.injected or tries >= OOM_RETRIES:
+            raise
+        from .traps import oom_kill
+        args.entry_regs = args.entry_regs or bytes(this_cpu().hw.shared[:72])
+        oom_kill(this_cpu(), current())
+        raise BlockOn([], lambda: kernel_clone(args, tries + 1),
+                      deadline=ktime_get_ns() + OOM_WAIT_NS) from None
     pid = tsk.pid
     if args.flags & CLONE_PARENT_SETTID:
         try:                          # put_user, its fault ignored

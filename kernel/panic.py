@@ -29,4 +29,10 @@ def BUG(msg: str) -> "KernelBug":
 
 
 class OutOfMemory(Exception):
-    """No free frame: the caller turns it into ENOMEM or an OOM kill."""
+    """No free frame: the caller turns it into ENOMEM or an OOM kill.
+    `injected` when --fail-alloc made it (memory is not really short, so
+    nobody is OOM-killed for it)."""
+
+    def __init__(self, msg: str = "no free frame", injected: bool = False) -> None:
+        super().__init__(msg)
+        self.injected = injected

@@ -54,6 +54,7 @@ class KernelState:
     # and later the debugger subscribe here.
     listeners: list = field(default_factory=list)
     stop_reason: str = ""
+    oom_victims: list = field(default_factory=list)  # killed by the OOM killer, memory not yet back
     runaway: bool = False                           # stopped by --timeout/--max-instructions
     counters: dict = field(default_factory=lambda: {
         "forks": 0, "context_switches": 0, "execs": 0})

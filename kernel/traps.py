@@ -87,11 +87,13 @@ def oom_kill(cpu: cpu_struct, tsk: task_struct) -> None:
     retries the fault when it runs again; by then the victim has exited
     (it dies before it could run user code) and its frames are back.
     While an earlier victim still holds its memory, nobody else is killed:
-    the faulting task just yields to let it die (oom_evaluate_task's abort)."""
+    the faulting task just yields to let it die (oom_evaluate_task's abort
+    on tsk_is_oom_victim)."""
     K = state.K
     cpu.need_resched = True
     cpu.hw.glue.stop()
-    if any(_dying_with_mm(t) for t in K.tasks.values() if t is not tsk):
+    K.oom_victims = [v for v in K.oom_victims if _dying_with_mm(v)]
+    if any(v.signal is not tsk.signal for v in K.oom_victims):
         return
     victim = select_bad_process()
     if victim is None:
@@ -108,12 +110,14 @@ def oom_kill(cpu: cpu_struct, tsk: task_struct) -> None:
         sys.stderr.flush()
     info = {"signo": SIGKILL, "code": SI_KERNEL}
     send_signal(SIGKILL, victim, info, True)
+    K.oom_victims.append(victim.group_leader)
     if mm is not None:
         # Processes sharing the victim's mm would keep it alive.
         for t in list(K.tasks.values()):
             if (t.thread_group_leader and t.signal is not victim.signal and _task_mm(t) is mm
                     and not _oom_unkillable(t)):
                 send_signal(SIGKILL, t, info, True)
+                K.oom_victims.append(t)
 
 
 def _task_mm(p: task_struct):

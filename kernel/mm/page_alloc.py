@@ -43,7 +43,7 @@ class FrameAllocator:
         """A frame with page_ref 1, contents undefined.  Raises OutOfMemory."""
         self.allocs += 1
         if self.fail_alloc and self.allocs == self.fail_alloc:
-            raise OutOfMemory("injected allocation failure")
+            raise OutOfMemory("injected allocation failure", injected=True)
         if not self.free_list:
             raise OutOfMemory("no free frame")
         pfn = self.free_list.pop()
