@@ -16,6 +16,8 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/uio.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 /* Volatile so the compiler cannot see (and warn about) the bad values. */
@@ -117,5 +119,14 @@ int main(void)
 
 	r = write(-1, LOW_PTR, 5);
 	report("write(-1, (void *)1, 5)", r);
+
+	/* /dev/null never reads the buffer: no EFAULT. */
+	int null = open("/dev/null", O_WRONLY);
+	r = write(null, LOW_PTR, 5);
+	report("write(/dev/null, (void *)1, 5)", r);
+	struct iovec wild[2] = { { LOW_PTR, 3 }, { kernel_ptr, 4 } };
+	r = writev(null, wild, 2);
+	report("writev(/dev/null, wild bases, 3 + 4)", r);
+	close(null);
 	return 0;
 }

@@ -5,7 +5,7 @@ import struct
 from collections.abc import Callable, Iterator
 from functools import partial
 
-from ..mm.uaccess import copy_from_user, copy_to_user, user_page
+from ..mm.uaccess import access_ok, copy_from_user, copy_to_user, user_page
 from ..panic import Errno
 from ..percpu import current
 from ..sched.wait import BlockOn
@@ -141,6 +141,8 @@ def sys_write(fd: c_uint, buf: UPtr, count: size_t) -> int:
     if count == 0:
         return 0
     count = min(count, MAX_RW_COUNT)
+    if f.f_op.discards_writes:
+        return count
     if count > PAGE_SIZE:
         return write_chunks(f, [(buf, count)])
     data = copy_from_user(buf, count)
@@ -157,6 +159,8 @@ def _iovecs(vec: int, vlen: int) -> list[tuple[int, int]]:
         base, ln = struct.unpack_from("<QQ", raw, 16 * i)
         if ln >> 63:
             raise Errno(EINVAL)
+        if not access_ok(base, ln):
+            raise Errno(EFAULT)       # import_iovec checks every segment first
         total += ln
         out.append((base, ln))
     if total > MAX_RW_COUNT * 2:
@@ -169,6 +173,8 @@ def sys_writev(fd: c_uint, vec: UPtr, vlen: c_int) -> int:
     f = current().files.fget(fd)
     _writable(f)
     iov = _iovecs(vec, vlen)
+    if f.f_op.discards_writes:
+        return sum(n for _b, n in iov)
     if sum(n for _b, n in iov) > PAGE_SIZE:
         return write_chunks(f, iov)
     data = b"".join(copy_from_user(b, n) for b, n in iov)

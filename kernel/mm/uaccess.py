@@ -40,6 +40,12 @@ def user_page(mm: mm_struct, va: int, write: bool) -> int:
     return pte & PTE_PFN_MASK
 
 
+def access_ok(uaddr: int, n: int) -> bool:
+    """The range could be user memory (it lies below TASK_SIZE); whether
+    it is mapped is found out by the copy."""
+    return 0 <= uaddr and uaddr + n <= TASK_SIZE
+
+
 def copy_from_user(uaddr: int, n: int, mm: mm_struct | None = None) -> bytes:
     if n <= 0:
         return b""
