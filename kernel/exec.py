@@ -21,15 +21,22 @@ from .types import UPtr, c_int
 from .uapi import E2BIG, EACCES, ENAMETOOLONG, ENOEXEC, ENOMEM, RLIMIT_STACK, SIG_DFL, SIG_IGN
 
 MAX_ARG_STRLEN = 32 * 4096
-MAX_ARG_TOTAL = 2 << 20
+ARG_MAX = 32 * 4096
+_STK_LIM = 8 << 20
 
 
-def open_exec(gpath: str, argv: list[bytes], envp: list[bytes]) -> tuple[Inode, ElfImage]:
+def arg_limit(rlim_stack: int) -> int:
+    """Bytes argv and envp may take, strings and pointers together
+    (bprm_stack_limits): a quarter of the stack limit, at most 3/4 of
+    _STK_LIM, at least ARG_MAX."""
+    return max(min(_STK_LIM // 4 * 3, rlim_stack // 4), ARG_MAX)
+
+
+def open_exec(gpath: str) -> tuple[Inode, ElfImage]:
     """The checks an exec may fail without harming the caller: the file
-    exists, is executable and is an ELF program we can load, and the
-    arguments fit.  Raises Errno or ExecFormatError."""
-    if sum(len(a) + 1 for a in argv) + sum(len(e) + 1 for e in envp) > MAX_ARG_TOTAL:
-        raise Errno(E2BIG)
+    exists, is executable and is an ELF program we can load (the
+    arguments were checked as they were copied).  Raises Errno or
+    ExecFormatError."""
     if gpath in overlay().files:
         raise Errno(EACCES)   # overlay files are never executable
     hp = host_path(gpath)
@@ -99,11 +106,11 @@ def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
         K.emit("exec", task=tsk, path=gpath)
 
 
-def copy_strings(ptrs: list[int], total: int) -> tuple[list[bytes], int]:
+def copy_strings(ptrs: list[int], total: int, limit: int) -> tuple[list[bytes], int]:
     """The strings at `ptrs` (argv or envp) and the new running total of
     bytes (a pointer each included).  E2BIG as soon as the total passes
-    MAX_ARG_TOTAL or one string MAX_ARG_STRLEN: the same 100 KiB string
-    passed 60000 times never becomes gigabytes in the kernel."""
+    `limit` (arg_limit) or one string MAX_ARG_STRLEN: the same 100 KiB
+    string passed 60000 times never becomes gigabytes in the kernel."""
     out = []
     for p in ptrs:
         try:
@@ -113,7 +120,7 @@ def copy_strings(ptrs: list[int], total: int) -> tuple[list[bytes], int]:
                 raise Errno(E2BIG) from None
             raise
         total += len(arg) + 1 + 8
-        if total > MAX_ARG_TOTAL:
+        if total > limit:
             raise Errno(E2BIG)
         out.append(arg)
     return out, total
@@ -122,11 +129,12 @@ def copy_strings(ptrs: list[int], total: int) -> tuple[list[bytes], int]:
 def do_execveat(fd: int, filename: int, argv_p: int, envp_p: int, flags: int) -> None:
     tsk = current()
     path = strncpy_from_user(filename).decode("utf-8", "surrogateescape")
-    argv, total = copy_strings(get_user_ptr_array(argv_p) if argv_p else [], 0)
-    envp, _total = copy_strings(get_user_ptr_array(envp_p) if envp_p else [], total)
+    limit = arg_limit(tsk.signal.rlim[RLIMIT_STACK][0])
+    argv, total = copy_strings(get_user_ptr_array(argv_p) if argv_p else [], 0, limit)
+    envp, _total = copy_strings(get_user_ptr_array(envp_p) if envp_p else [], total, limit)
     gpath = guest_abspath(fd, path)
     try:
-        ino, img = open_exec(gpath, argv, envp)
+        ino, img = open_exec(gpath)
     except ExecFormatError:
         raise Errno(ENOEXEC) from None
 

@@ -98,7 +98,7 @@ def start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes]
     cpu = K.cpus[0]
     cpu.curr = t
     try:
-        ino, img = open_exec(gpath, argv, envp)
+        ino, img = open_exec(gpath)
         exec_binprm(t, gpath, ino, img, argv, envp)
     finally:
         cpu.curr = None
