@@ -3,11 +3,8 @@
  * all 4096) and _exit(0)s; the parent waits.  Run with PAGES=0 too: the
  * difference per iteration, divided by 4096, is the cost of one CoW fault. */
 #include "bench.h"
-#include <sys/mman.h>
-#include <sys/wait.h>
 
 #define SIZE (16ul << 20)
-#define PAGE 4096ul
 
 int main(int argc, char **argv)
 {
@@ -19,13 +16,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "cow_fault: pages must be 0..%lu\n", SIZE / PAGE);
         return 2;
     }
-    volatile char *p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        DIE("mmap");
-    madvise((void *)p, SIZE, MADV_NOHUGEPAGE);   /* 4 KiB pages natively too; ignore errors */
-    for (unsigned long off = 0; off < SIZE; off += PAGE)
-        p[off] = 1;
+    volatile char *p = bench_resident(SIZE);
     for (long i = 0; i < n; i++) {
         pid_t pid = fork();
         if (pid < 0)
@@ -35,13 +26,7 @@ int main(int argc, char **argv)
                 p[pg * PAGE] = 2;
             _exit(0);
         }
-        int st;
-        if (waitpid(pid, &st, 0) != pid)
-            DIE("waitpid");
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            fprintf(stderr, "cow_fault: child status %#x\n", st);
-            return 1;
-        }
+        bench_reap(pid);
     }
     if (p[0] != 1) {
         fprintf(stderr, "cow_fault: the child's write reached the parent\n");

@@ -2,10 +2,6 @@
  * child _exit(0)s at once; the parent waits.  Measures a fork whose cost
  * should follow the page-table entries, not the bytes. */
 #include "bench.h"
-#include <sys/mman.h>
-#include <sys/wait.h>
-
-#define PAGE 4096ul
 
 int main(int argc, char **argv)
 {
@@ -13,26 +9,8 @@ int main(int argc, char **argv)
     unsigned long size = 256ul << 20;
     if (argc > 2)
         size = (unsigned long)atol(argv[2]) << 20;
-    volatile char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        DIE("mmap");
-    madvise((void *)p, size, MADV_NOHUGEPAGE);   /* 4 KiB pages natively too; ignore errors */
-    for (unsigned long off = 0; off < size; off += PAGE)
-        p[off] = 1;
-    for (long i = 0; i < n; i++) {
-        pid_t pid = fork();
-        if (pid < 0)
-            DIE("fork");
-        if (pid == 0)
-            _exit(0);
-        int st;
-        if (waitpid(pid, &st, 0) != pid)
-            DIE("waitpid");
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            fprintf(stderr, "fork_big: child status %#x\n", st);
-            return 1;
-        }
-    }
+    bench_resident(size);
+    for (long i = 0; i < n; i++)
+        bench_fork_exit_wait();
     return 0;
 }

@@ -33,13 +33,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "fork_exec_wait: execve %s: %s\n", prog, strerror(errno));
             _exit(127);
         }
-        int st;
-        if (waitpid(pid, &st, 0) != pid)
-            DIE("waitpid");
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            fprintf(stderr, "fork_exec_wait: child status %#x\n", st);
-            return 1;
-        }
+        bench_reap(pid);
     }
     return 0;
 }

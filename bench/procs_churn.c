@@ -3,7 +3,6 @@
  * default, also in tinyunix).  Prints one line: how many times the child's pid
  * went down, i.e. wrapped. */
 #include "bench.h"
-#include <sys/wait.h>
 
 int main(int argc, char **argv)
 {
@@ -11,18 +10,7 @@ int main(int argc, char **argv)
     long wraps = 0;
     pid_t last = 0;
     for (long i = 0; i < n; i++) {
-        pid_t pid = fork();
-        if (pid < 0)
-            DIE("fork");
-        if (pid == 0)
-            _exit(0);
-        int st;
-        if (waitpid(pid, &st, 0) != pid)
-            DIE("waitpid");
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            fprintf(stderr, "procs_churn: child status %#x\n", st);
-            return 1;
-        }
+        pid_t pid = bench_fork_exit_wait();
         if (pid < last)
             wraps++;
         last = pid;

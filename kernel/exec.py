@@ -4,6 +4,7 @@ caller running its old program with an errno."""
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from . import state
 from .binfmt_elf import ElfImage, ExecFormatError, create_elf_tables, load_segments, parse_elf
@@ -138,10 +139,7 @@ def do_execveat(fd: int, filename: int, argv_p: int, envp_p: int, flags: int) ->
     except ExecFormatError:
         raise Errno(ENOEXEC) from None
 
-    def load() -> None:
-        exec_binprm(tsk, gpath, ino, img, argv, envp)
-        return None
-
+    load = partial(exec_binprm, tsk, gpath, ino, img, argv, envp)
     if tsk.signal.nr_threads > 1:
         from .exit import de_thread
         return de_thread(tsk, load)   # may sleep until the other threads are gone

@@ -25,7 +25,7 @@ class cpu_struct:
     # An mm dropped while its tables were live on this CPU (exit, exec):
     # released by the run loop once the CPU has left them (lazy TLB).
     deferred_mm: list = field(default_factory=list)
-    nr_switches: int = 0
+    nr_switches: int = 0       # context switches (rq->nr_switches)
     block_hook: bool = False   # the C block hook is installed (time slicing)
     solo_runs: int = 0         # consecutive runs with nobody else runnable
 

@@ -57,7 +57,7 @@ class KernelState:
     oom_victims: list = field(default_factory=list)  # killed by the OOM killer, memory not yet back
     runaway: bool = False                           # stopped by --timeout/--max-instructions
     counters: dict = field(default_factory=lambda: {
-        "forks": 0, "context_switches": 0, "execs": 0})
+        "forks": 0, "execs": 0})
 
     def emit(self, event: str, **fields: Any) -> None:
         for fn in self.listeners:

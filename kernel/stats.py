@@ -18,7 +18,8 @@ def print_stats(K: KernelState, out: IO[str]) -> None:
         f"page faults: zero-page {v.pgfault_zero}, anonymous {v.pgfault_anon}, "
         f"file {v.pgfault_file}, shared {v.pgfault_shared}, CoW copy {v.cow_copy}, "
         f"CoW reuse {v.cow_reuse}, segv {v.pgfault_segv} (kernel-mode {v.pgfault_kernel})",
-        f"forks: {c['forks']}  execs: {c['execs']}  context switches: {c['context_switches']}",
+        f"forks: {c['forks']}  execs: {c['execs']}  "
+        f"context switches: {sum(cpu.nr_switches for cpu in K.cpus)}",
         f"frames in use: {K.alloc.nr_used() - 1} (of {K.alloc.nr_free_at_boot}; zero page not counted)",
         f"frames allocated: {K.alloc.allocs} (since boot, page tables included)",
     ]

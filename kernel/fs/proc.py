@@ -62,8 +62,8 @@ def proc_child(pid_dir: list[str], name: str) -> list[str]:
         return pid_dir + [name]
     if depth == 3 and pid_dir[2] == "fd" and name.isdigit():
         return pid_dir + [name]
-    if depth >= 3 and pid_dir[2] == "exe" or depth >= 4:
-        raise Errno(ENOTDIR)
+    if depth >= 4 or pid_dir[-1] == "exe":
+        raise Errno(ENOTDIR)            # below a link target or an fd
     raise Errno(ENOENT)
 
 
@@ -128,7 +128,8 @@ def proc_stat(g: str, follow: bool) -> Optional[dict]:
     if entry == "exe":
         from .namei import lookup_stat
         return lookup_stat(-100, tsk.mm.exe_path)
-    return fd_target(tsk, fd).f_op.stat(fd_target(tsk, fd))
+    f = fd_target(tsk, fd)
+    return f.f_op.stat(f)
 
 
 def proc_open(g: str, flags: int) -> Optional[file]:

@@ -124,7 +124,6 @@ def context_switch(cpu: cpu_struct, nxt: task_struct) -> None:
     prev = cpu.loaded
     if prev is nxt and nxt.entry is None:
         return
-    K = state.K
     save = None
     if prev is not None and prev.state != TASK_DEAD and not prev.exit_state and prev.entry is None:
         if prev.ctx is None:
@@ -146,7 +145,6 @@ def context_switch(cpu: cpu_struct, nxt: task_struct) -> None:
     nxt.mm.cpus.add(cpu.index)
     cpu.loaded = nxt
     cpu.nr_switches += 1
-    K.counters["context_switches"] += 1
 
 
 def finish_mm_drop(cpu: cpu_struct) -> None:
