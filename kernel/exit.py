@@ -95,20 +95,29 @@ def drop_mm_lazily(cpu, tsk: task_struct, mm) -> None:
 
 def do_group_exit(code: int) -> None:
     """Kill every thread of the current group, then exit with `code`
-    (or the code the group exit already started with)."""
+    (or the code the group exit already started with).  While another
+    thread execs (de_thread), only the current thread goes."""
     tsk = current()
     sig = tsk.signal
     if sig.flags & SIGNAL_GROUP_EXIT:
         code = sig.group_exit_code
+    elif sig.group_exit_task is not None and sig.group_exit_task is not tsk:
+        code = 0
     elif sig.nr_threads > 1:
+        sig.group_exit_task = None     # the exec'ing thread itself dies: all go
         sig.flags |= SIGNAL_GROUP_EXIT
         sig.group_exit_code = code
-        from .signal import signal_wake_up, sigmask
-        for t in sig.threads:
-            if t is not tsk:
-                t.pending |= sigmask(SIGKILL)
-                signal_wake_up(t)
+        zap_other_threads(tsk)
     do_exit(code)
+
+
+def zap_other_threads(tsk: task_struct) -> None:
+    """SIGKILL to every other live thread of tsk's group."""
+    from .signal import signal_wake_up, sigmask
+    for t in tsk.signal.threads:
+        if t is not tsk and not t.exit_state:
+            t.pending |= sigmask(SIGKILL)
+            signal_wake_up(t)
 
 
 def find_new_reaper(father: task_struct) -> task_struct:
@@ -346,15 +355,11 @@ def de_thread(tsk: task_struct, cont):
     the program after exec has pid == tgid and the same parent.  Then
     returns cont().  Another thread already ending the group: EAGAIN."""
     from .sched.wait import BlockOn
-    from .signal import sigmask, signal_wake_up
     sig = tsk.signal
     if sig.flags & SIGNAL_GROUP_EXIT or sig.group_exit_task not in (None, tsk):
         raise Errno(EAGAIN)
-    sig.group_exit_task = tsk          # do_signal: the others exit alone
-    for t in list(sig.threads):
-        if t is not tsk and not t.exit_state:
-            t.pending |= sigmask(SIGKILL)
-            signal_wake_up(t)
+    sig.group_exit_task = tsk          # do_group_exit: the others exit alone
+    zap_other_threads(tsk)
 
     def wait_others():
         # exit_notify wakes us as each one goes; the leader stays as a

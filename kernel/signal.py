@@ -174,11 +174,6 @@ def do_signal(tsk: task_struct) -> None:
                 K.emit("note", task=tsk, text=f"signal {sig}: handler delivery not supported yet, "
                                              "default action taken")
         m = sigmask(sig)
-        gx = tsk.signal.group_exit_task
-        if sig == SIGKILL and gx is not None and gx is not tsk and not gx.exit_state:
-            from .exit import do_exit
-            do_exit(SIGKILL)      # de_thread: only this thread goes
-            return
         if m & SIG_KERNEL_IGNORE:
             continue
         if m & SIG_KERNEL_STOP:
