@@ -22,7 +22,7 @@ from .sched.wait import BlockOn
 from .syscall_table import NR_syscalls
 from .syscalls import SYSCALL_CALLS, SYSCALL_TABLE, decode_args, syscall_name
 from .task import TASK_RUNNING, task_struct
-from .uapi import EFAULT, EINTR, ENOMEM, ENOSYS
+from .uapi import EFAULT, ENOMEM, ENOSYS, ERESTART_RESTARTBLOCK, ERESTARTSYS
 
 _REGS = struct.Struct("<9Q")
 _RIP_RFLAGS = (X.UC_X86_REG_RIP, X.UC_X86_REG_RFLAGS)
@@ -50,10 +50,13 @@ def make_syscall_entry(cpu: cpu_struct) -> Callable[[], Optional[int]]:
             ret: Optional[int] = calls[nr](regs) if nr < NR_syscalls else -ENOSYS
         except Errno as e:
             ret = -e.errno
+            if e.errno >= ERESTARTSYS:
+                # A -ERESTART* code: the way back to user mode decides.
+                tsk.orig_rax = nr
+                cpu.need_resched = True
         except BlockOn as b:
-            sleep_on(tsk, b)
+            ret = block_syscall(tsk, b, nr)
             cpu.need_resched = True
-            ret = None
         except OutOfMemory:
             ret = -ENOMEM
         except Segv:
@@ -65,7 +68,8 @@ def make_syscall_entry(cpu: cpu_struct) -> Callable[[], Optional[int]]:
                    ent=table[nr] if nr < NR_syscalls else None, ret=ret)
         if tsk.state != TASK_RUNNING or tsk.exit_state or tsk.entry is not None:
             cpu.need_resched = True
-        elif tsk.pending or tsk.signal.shared_pending:
+        elif (tsk.pending or tsk.signal.shared_pending) and \
+                (tsk.pending | tsk.signal.shared_pending) & ~tsk.blocked:
             cpu.need_resched = True   # deliver it on the way back to user mode
         if cpu.need_resched:
             cpu.hw.glue.stop()
@@ -74,26 +78,46 @@ def make_syscall_entry(cpu: cpu_struct) -> Callable[[], Optional[int]]:
     return entry_SYSCALL_64
 
 
+def is_restart_code(ret: Optional[int]) -> bool:
+    return ret is not None and -ERESTART_RESTARTBLOCK <= ret <= -ERESTARTSYS
+
+
+def block_syscall(tsk: task_struct, b: BlockOn, nr: int) -> Optional[int]:
+    """The syscall `nr` must wait as `b` says.  Put tsk to sleep and return
+    None, or, when a pending signal already ends that wait, return the
+    syscall's result now (b.interrupted_result(), usually -ERESTART*).
+    tsk.orig_rax keeps nr while the syscall sleeps or must be restarted."""
+    from .signal import fatal_signal_pending, signal_pending
+    if (signal_pending(tsk) if b.interruptible else
+            b.killable and fatal_signal_pending(tsk)):
+        ret = b.interrupted_result()
+        tsk.orig_rax = nr if is_restart_code(ret) else -1
+        return ret
+    tsk.orig_rax = nr
+    sleep_on(tsk, b)
+    return None
+
+
 def finish_syscall_after_sleep(tsk: task_struct) -> None:
     """The task slept inside a syscall and now runs again with its context
-    loaded: finish the syscall through its continuation."""
-    from .signal import fatal_or_interrupting_signal
+    loaded: finish the syscall through its continuation, which re-checks
+    what it waits for (it may sleep again, or a signal ends the wait)."""
     K = state.K
     cpu = K.cpus[tsk.cpu]
     cont = tsk.restart
     tsk.restart = None
-    if fatal_or_interrupting_signal(tsk):
-        ret: Optional[int] = -EINTR
-    else:
-        try:
-            ret = cont()
-        except Errno as e:
-            ret = -e.errno
-        except BlockOn as b:
-            sleep_on(tsk, b)
+    try:
+        ret: Optional[int] = cont()
+    except Errno as e:
+        ret = -e.errno
+    except BlockOn as b:
+        ret = block_syscall(tsk, b, tsk.orig_rax)
+        if ret is None:
             return
-        except OutOfMemory:
-            ret = -ENOMEM
+    except OutOfMemory:
+        ret = -ENOMEM
+    if not is_restart_code(ret):
+        tsk.orig_rax = -1
     if K.listeners:
         K.emit("syscall_resume", task=tsk, ret=ret)
     if ret is not None and tsk.state == TASK_RUNNING and not tsk.exit_state and tsk.entry is None:

@@ -366,7 +366,9 @@ def de_thread(tsk: task_struct, cont):
         # zombie (delay_group_leader) and is ours to release.
         for t in sig.threads:
             if t is not tsk and not (t is tsk.group_leader and t.exit_state):
-                raise BlockOn([], wait_others)
+                # Killable, as Linux waits here: a handled signal does not
+                # cut the exec short (and leave group_exit_task set).
+                raise BlockOn([], wait_others, interruptible=False, killable=True)
         if not tsk.thread_group_leader:
             exchange_leader(tsk, tsk.group_leader)
         sig.group_exit_task = None

@@ -308,7 +308,8 @@ def kernel_clone(args: kernel_clone_args, tries: int = 0) -> int:
         args.entry_regs = args.entry_regs or bytes(this_cpu().hw.shared[:72])
         oom_kill(this_cpu(), current())
         raise BlockOn([], lambda: kernel_clone(args, tries + 1),
-                      deadline=ktime_get_ns() + OOM_WAIT_NS) from None
+                      deadline=ktime_get_ns() + OOM_WAIT_NS, interruptible=False,
+                      killable=True) from None
     pid = tsk.pid
     if args.flags & CLONE_PARENT_SETTID:
         try:                          # put_user, its fault ignored
@@ -325,7 +326,7 @@ def kernel_clone(args: kernel_clone_args, tries: int = 0) -> int:
         def vfork_wait() -> int:
             if tsk.vfork_done is None:
                 return pid
-            raise BlockOn([done], vfork_wait, interruptible=False)
+            raise BlockOn([done], vfork_wait, interruptible=False, killable=True)
         return vfork_wait()
     wake_up_new_task(tsk)
     return pid

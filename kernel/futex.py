@@ -25,7 +25,8 @@ from .sched.wait import BlockOn, wait_queue_head
 from .syscalls import syscall
 from .task import task_struct
 from .types import UPtr, c_int, c_uint, c_ulong, size_t
-from .uapi import EAGAIN, EFAULT, EINVAL, ENOSYS, ESRCH, ETIMEDOUT
+from .signal import signal_pending
+from .uapi import EAGAIN, EFAULT, EINVAL, ENOSYS, ERESTART_RESTARTBLOCK, ERESTARTSYS, ESRCH, ETIMEDOUT
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP = 0, 1, 2, 3, 4, 5
 FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 6, 7, 8, 9, 10
@@ -139,8 +140,8 @@ def futex_wake_addr(uaddr: int, nr: int) -> int:
 
 def futex_wait(uaddr: int, flags: int, val: int, deadline: int, bitset: int) -> int:
     """Sleep if the word still holds val, until woken (0), past `deadline`
-    (monotonic ns, -1 none: ETIMEDOUT), or interrupted by a signal (EINTR,
-    from the syscall exit path).  May sleep."""
+    (monotonic ns, -1 none: ETIMEDOUT), or interrupted by a signal
+    (-ERESTARTSYS, -ERESTART_RESTARTBLOCK with a timeout).  May sleep."""
     if not bitset:
         raise Errno(EINVAL)
     key = get_futex_key(uaddr, flags)
@@ -153,19 +154,37 @@ def futex_wait(uaddr: int, flags: int, val: int, deadline: int, bitset: int) -> 
     fq = futex_q(key, bitset)
     _futex_q[tsk] = fq
 
-    def after_sleep() -> int:
+    def dequeue() -> None:
         # Nothing holds us on a queue now; fq.key is where a requeue put us.
-        _futex_q.pop(tsk, None)
+        if _futex_q.get(tsk) is fq:
+            del _futex_q[tsk]
         _drop_if_empty(fq.key)
+
+    def interrupted() -> int:
+        # A signal: -ERESTARTSYS, or with a timeout a restart through
+        # restart_syscall that waits again until the same deadline
+        # (futex_wait_restart), which a handler turns into EINTR.
+        dequeue()
+        if deadline < 0:
+            raise Errno(ERESTARTSYS)
+        tsk.restart_block = lambda: futex_wait(uaddr, flags, val, deadline, bitset)
+        raise Errno(ERESTART_RESTARTBLOCK)
+
+    def after_sleep() -> int:
         if fq.woken:
+            dequeue()
             return 0
         if tsk.timed_out:
+            dequeue()
             tsk.timed_out = False
             raise Errno(ETIMEDOUT)
-        # Woken by neither (a signal that does not interrupt): as Linux,
-        # wait again from the start, on the original word and value.
+        if signal_pending(tsk):
+            return interrupted()
+        # Woken by neither: as Linux, wait again from the start, on the
+        # original word and value.
+        dequeue()
         return futex_wait(uaddr, flags, val, deadline, bitset)
-    raise BlockOn([_queue(key)], after_sleep, deadline)
+    raise BlockOn([_queue(key)], after_sleep, deadline, interrupted=interrupted)
 
 
 def futex_requeue(uaddr1: int, flags: int, uaddr2: int, nr_wake: int, nr_requeue: int,

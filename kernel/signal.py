@@ -9,21 +9,29 @@ then a caught signal takes its default action, and says so in the trace.
 from __future__ import annotations
 
 import struct
+from typing import Optional
+
+from unicorn import x86_const as X
 
 from . import state
 from .panic import Errno
 from .percpu import current
+from .syscall_table import SYSCALL_NR
 from .syscalls import syscall
-from .task import SIGNAL_GROUP_EXIT, TASK_INTERRUPTIBLE, k_sigaction, task_struct
+from .task import (
+    SIGNAL_GROUP_EXIT, TASK_INTERRUPTIBLE, TASK_WAKEKILL, k_sigaction, task_struct,
+)
 from .types import UPtr, c_int, pid_t, size_t
 from .uapi import (
-    EINVAL, ESRCH, SIG_DFL, SIG_IGN, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGABRT, SIGBUS,
+    EINTR, EINVAL, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTSYS, ESRCH, SA_RESTART,
+    SIG_DFL, SIG_IGN, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGABRT, SIGBUS,
     SIGCHLD, SIGCONT, SIGFPE, SIGILL, SIGKILL, SIGQUIT, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP,
     SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH, SIGXCPU, SIGXFSZ, SI_TKILL, SI_USER,
 )
 from .mm.uaccess import copy_from_user, copy_to_user
 
 _NSIG = 64
+NR_restart_syscall = SYSCALL_NR["restart_syscall"]
 
 
 def sigmask(sig: int) -> int:
@@ -43,6 +51,7 @@ SIG_KERNEL_STOP = _mask(SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU)
 SIG_KERNEL_COREDUMP = _mask(SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV,
                             SIGXCPU, SIGXFSZ, SIGSYS)
 _UNBLOCKABLE = SIG_KERNEL_ONLY
+_SIGKILL_MASK = sigmask(SIGKILL)
 _ALL = (1 << _NSIG) - 1
 
 
@@ -71,23 +80,17 @@ def signal_pending(tsk: task_struct) -> bool:
     return bool((tsk.pending | tsk.signal.shared_pending) & ~tsk.blocked)
 
 
-def fatal_or_interrupting_signal(tsk: task_struct) -> bool:
-    """A pending, unblocked signal that must interrupt a sleep."""
-    pend = (tsk.pending | tsk.signal.shared_pending) & ~tsk.blocked
-    sig = 1
-    while pend:
-        if pend & 1 and not sig_task_ignored(tsk, sig):
-            return True
-        pend >>= 1
-        sig += 1
-    return False
+def fatal_signal_pending(tsk: task_struct) -> bool:
+    return bool(tsk.pending & _SIGKILL_MASK)
 
 
 def signal_wake_up(tsk: task_struct) -> None:
-    """Make `tsk` notice a signal: interrupt an interruptible sleep, or
-    stop its CPU at the next syscall boundary."""
+    """Make `tsk` notice a signal: interrupt an interruptible sleep (a
+    killable one too when SIGKILL is pending), or stop its CPU at the next
+    syscall boundary."""
     from .sched.core import wake_up_process
-    if tsk.state & TASK_INTERRUPTIBLE:
+    if tsk.state & TASK_INTERRUPTIBLE or (tsk.state & TASK_WAKEKILL
+                                          and tsk.pending & _SIGKILL_MASK):
         wake_up_process(tsk)
     cpu = state.K.cpus[tsk.cpu]
     if cpu.curr is tsk:
@@ -155,8 +158,16 @@ def dequeue_signal(tsk: task_struct) -> int:
 
 
 def do_signal(tsk: task_struct) -> None:
-    """get_signal: act on pending signals before `tsk` returns to user
-    mode.  May not return to the guest (the task exits)."""
+    """arch_do_signal_or_restart: on the way back to user mode (tsk's
+    context is loaded), act on pending signals and settle an interrupted
+    syscall (tsk.orig_rax >= 0).  May not return to the guest (the task
+    exits)."""
+    get_signal(tsk)
+    syscall_restart(tsk, None)
+
+
+def get_signal(tsk: task_struct) -> None:
+    """Act on pending signals.  May not return to the guest."""
     from .exit import do_group_exit
     K = state.K
     while True:
@@ -182,7 +193,50 @@ def do_signal(tsk: task_struct) -> None:
         return
 
 
+_RAX_RIP = (X.UC_X86_REG_RAX, X.UC_X86_REG_RIP)
+_MASK64 = (1 << 64) - 1
+
+
+def syscall_restart(tsk: task_struct, ka: Optional[k_sigaction]) -> None:
+    """The restart rules of handle_signal (ka: the handler about to run)
+    and of arch_do_signal_or_restart (ka None: no handler runs), applied
+    to tsk's live registers when it leaves a syscall with -ERESTART*.
+    Restarting rewinds rip over the 2-byte syscall instruction and puts
+    the syscall number back in rax, as Linux's arch code does."""
+    nr = tsk.orig_rax
+    if nr < 0:
+        return
+    tsk.orig_rax = -1
+    glue = state.K.cpus[tsk.cpu].hw.glue
+    rax, rip = glue.reg_read_batch(_RAX_RIP)
+    err = (-rax) & _MASK64
+    if not ERESTARTSYS <= err <= ERESTART_RESTARTBLOCK:
+        return
+    if ka is not None and (err in (ERESTARTNOHAND, ERESTART_RESTARTBLOCK)
+                           or (err == ERESTARTSYS and not ka.flags & SA_RESTART)):
+        glue.reg_write_batch(_RAX_RIP[:1], ((-EINTR) & _MASK64,))
+        return
+    if ka is None and err == ERESTART_RESTARTBLOCK:
+        nr = NR_restart_syscall
+    glue.reg_write_batch(_RAX_RIP, (nr, rip - 2))
+
+
 # --- syscalls ----------------------------------------------------------------
+
+def do_no_restart_syscall() -> int:
+    """The restart_block of a task with nothing to restart."""
+    raise Errno(EINTR)
+
+
+@syscall("restart_syscall")
+def sys_restart_syscall() -> int:
+    """Resume a call interrupted with -ERESTART_RESTARTBLOCK (nanosleep,
+    a futex wait with a timeout, ...) through the task's restart_block."""
+    tsk = current()
+    fn = tsk.restart_block or do_no_restart_syscall
+    tsk.restart_block = None
+    return fn()
+
 
 def find_task(pid: int) -> task_struct | None:
     t = state.K.tasks.get(pid)

@@ -21,6 +21,7 @@ class TaskState(enum.IntFlag):
     TASK_UNINTERRUPTIBLE = 2
     __TASK_STOPPED = 4
     __TASK_TRACED = 8
+    TASK_WAKEKILL = 0x100
     TASK_DEAD = 0x80
     TASK_NEW = 0x800
 
@@ -34,6 +35,8 @@ class ExitState(enum.IntEnum):
 TASK_RUNNING = TaskState.TASK_RUNNING
 TASK_INTERRUPTIBLE = TaskState.TASK_INTERRUPTIBLE
 TASK_UNINTERRUPTIBLE = TaskState.TASK_UNINTERRUPTIBLE
+TASK_WAKEKILL = TaskState.TASK_WAKEKILL
+TASK_KILLABLE = TaskState.TASK_WAKEKILL | TaskState.TASK_UNINTERRUPTIBLE
 TASK_DEAD = TaskState.TASK_DEAD
 TASK_NEW = TaskState.TASK_NEW
 EXIT_ZOMBIE = ExitState.EXIT_ZOMBIE
@@ -142,6 +145,11 @@ class task_struct:
     # Sleeping inside a syscall: `restart` finishes the syscall when the
     # task runs again (returns the result or raises BlockOn again).
     restart: Optional[Callable[[], int]] = None
+    # Syscall restart (pt_regs->orig_ax, current->restart_block): the
+    # number of the syscall the task is in while it sleeps or returns a
+    # -ERESTART* code, else -1; restart_syscall(2) calls restart_block.
+    orig_rax: int = -1
+    restart_block: Optional[Callable[[], int]] = None
     wait_on: list = field(default_factory=list)   # wait queues we are on
     timeout: int = -1                              # virtual ns deadline, -1 none
     timed_out: bool = False

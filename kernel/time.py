@@ -84,7 +84,7 @@ def do_nanosleep(deadline: int, rmtp: int) -> int:
         raise Errno(EINTR)
     if ktime_get_ns() >= deadline:
         return 0
-    raise BlockOn([], after, deadline)
+    raise BlockOn([], after, deadline, interrupted=after)
 
 
 @syscall("nanosleep")

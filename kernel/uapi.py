@@ -10,10 +10,13 @@ EISDIR, EINVAL, ENFILE, EMFILE, ENOTTY, ETXTBSY, EFBIG, ENOSPC, ESPIPE, EROFS = 
 EMLINK, EPIPE, EDOM, ERANGE = range(31, 35)
 EDEADLK, ENAMETOOLONG, ENOLCK, ENOSYS, ENOTEMPTY, ELOOP = 35, 36, 37, 38, 39, 40
 ENODATA, ETIME, EOVERFLOW, ENOTSOCK, EOPNOTSUPP, ETIMEDOUT = 61, 62, 75, 88, 95, 110
-ERESTARTSYS = 512  # kernel-internal, never reaches the guest
+# Kernel-internal (include/linux/errno.h): a syscall interrupted by a
+# signal returns one of these; the way back to user mode turns it into a
+# restart or EINTR, so the guest never sees them.
+ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 513, 514, 516
 
 ERRNO_NAMES = {v: k for k, v in list(globals().items())
-               if k.startswith("E") and isinstance(v, int) and k != "ERESTARTSYS"}
+               if k.startswith("E") and isinstance(v, int)}
 
 # --- signals (arch/x86/include/uapi/asm/signal.h) ------------------------
 (SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL, SIGUSR1,
@@ -32,9 +35,15 @@ SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 
 # si_code values
 SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
+SI_QUEUE, SI_TIMER, SI_MESGQ, SI_ASYNCIO, SI_SIGIO = -1, -2, -3, -4, -5
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 4, 5, 6
 SEGV_MAPERR, SEGV_ACCERR = 1, 2
 ILL_ILLOPN, FPE_INTDIV, TRAP_BRKPT = 2, 1, 1
+ILL_ILLOPC, FPE_INTOVF, TRAP_TRACE, BUS_ADRALN, BUS_ADRERR = 1, 2, 2, 1, 2
+SIGPOLL, SIGRTMAX = SIGIO, 64
+# sigaltstack (include/uapi/linux/signal.h, asm/signal.h)
+SS_ONSTACK, SS_DISABLE, SS_AUTODISARM = 1, 2, 1 << 31
+MINSIGSTKSZ, SIGSTKSZ = 2048, 8192
 
 # --- clone (include/uapi/linux/sched.h) ----------------------------------
 CSIGNAL = 0x000000FF
@@ -86,6 +95,7 @@ CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTI
 TIMER_ABSTIME = 1
 RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_DATA, RLIMIT_STACK, RLIMIT_CORE, RLIMIT_RSS = range(6)
 RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_MEMLOCK, RLIMIT_AS = 6, 7, 8, 9
+RLIMIT_SIGPENDING = 11
 RLIM_NLIMITS = 16
 RLIM_INFINITY = (1 << 64) - 1
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4

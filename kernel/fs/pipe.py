@@ -13,7 +13,7 @@ from ..sched.wait import BlockOn, wait_queue_head, wake_up
 from ..syscalls import syscall
 from ..types import UPtr, c_int
 from ..uapi import (
-    EAGAIN, EINVAL, EPIPE, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFIFO, SIGPIPE,
+    EAGAIN, EINVAL, EPIPE, ERESTARTSYS, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFIFO, SIGPIPE,
 )
 from .file import FileOps, fd_install_new, file
 
@@ -98,7 +98,10 @@ def pipe_write(f: file, data: bytes, done: int) -> int:
         if done:
             return done
         raise Errno(EAGAIN)
-    raise BlockOn([p.wr_wait], lambda: pipe_write(f, data, done))
+    # A signal ends the wait with what was written so far (pipe_write:
+    # -ERESTARTSYS only if nothing was).
+    raise BlockOn([p.wr_wait], lambda: pipe_write(f, data, done),
+                  interrupted=lambda: done or -ERESTARTSYS)
 
 
 def pipe_stat(p: pipe_inode_info) -> dict:

@@ -53,7 +53,7 @@ def _read_cont(f: file, buf: int, count: int) -> int:
     try:
         return do_read(f, buf, count)
     except BlockOn as b:
-        raise BlockOn(b.queues, lambda: _read_cont(f, buf, count), b.deadline) from None
+        raise b.chain(lambda: _read_cont(f, buf, count)) from None
 
 
 @syscall("read")
@@ -122,8 +122,8 @@ def write_chunks(f: file, iov: list[tuple[int, int]], done: int = 0,
                 call = partial(f.f_op.write, f, _copy_prefix(addr, n))
             w = call()
         except BlockOn as b:
-            raise BlockOn(b.queues, partial(write_chunks, f, iov, done, b.cont), b.deadline,
-                          b.interruptible) from None
+            raise b.chain(partial(write_chunks, f, iov, done, b.cont),
+                          partial(_interrupted_write, done, b)) from None
         except Errno:
             if done:
                 return done
@@ -132,6 +132,15 @@ def write_chunks(f: file, iov: list[tuple[int, int]], done: int = 0,
         if w < n:
             break
     return done
+
+
+def _interrupted_write(done: int, b: BlockOn) -> int:
+    """A signal cut a write short: what went out before counts (the
+    piece's own count is b's), else the piece's -ERESTART* code."""
+    ret = b.interrupted_result()
+    if ret >= 0:
+        return done + ret
+    return done or ret
 
 
 @syscall("write")

@@ -17,7 +17,9 @@ from emu.machine import EMU_UNTIL
 
 from .. import state
 from ..percpu import cpu_struct, set_running_cpu
-from ..task import TASK_DEAD, TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE, task_struct
+from ..task import (
+    TASK_DEAD, TASK_INTERRUPTIBLE, TASK_KILLABLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE, task_struct,
+)
 from .wait import BlockOn, add_wait, remove_wait
 
 # Virtual time (ns): each basic block, syscall and trap costs a fixed amount.
@@ -85,7 +87,8 @@ def wake_up_new_task(tsk: task_struct) -> None:
 def sleep_on(tsk: task_struct, b: BlockOn) -> None:
     """Put `tsk` to sleep as BlockOn says (called from the syscall entry)."""
     tsk.restart = b.cont
-    tsk.state = TASK_INTERRUPTIBLE if b.interruptible else TASK_UNINTERRUPTIBLE
+    tsk.state = (TASK_INTERRUPTIBLE if b.interruptible else
+                 TASK_KILLABLE if b.killable else TASK_UNINTERRUPTIBLE)
     add_wait(tsk, b.queues)
     tsk.timed_out = False
     if b.deadline >= 0:
@@ -219,7 +222,7 @@ def _run(cpu: cpu_struct, watchdog) -> None:
                 if cpu.deferred_mm:
                     finish_mm_drop(cpu)
                 context_switch(cpu, tsk)
-        if signal_pending(tsk):
+        if tsk.orig_rax >= 0 or signal_pending(tsk):
             do_signal(tsk)
             if tsk.state != TASK_RUNNING or tsk.exit_state:
                 continue

@@ -6,11 +6,26 @@ runnable, and when it next runs `cont()` is called in its context to
 finish the syscall: it returns the result, or raises BlockOn again to
 sleep once more.  Nothing of the caller's Python stack survives the
 sleep, so everything the continuation needs is in its closure.
+
+Signals (Linux's -ERESTART* protocol).  An interruptible wait (and a
+killable one, for fatal signals) ends when a signal is pending for the
+task: at the start, or after a wake-up when `cont` would sleep again (so
+a condition that came true together with the signal wins, as in
+___wait_event).  The syscall then returns -restart, or whatever
+`interrupted()` returns (a partial count, or -ERESTART_RESTARTBLOCK after
+setting current's restart_block).  The way back to user mode decides:
+ERESTARTSYS restarts under SA_RESTART and is EINTR otherwise,
+ERESTARTNOHAND and ERESTART_RESTARTBLOCK are EINTR after a handler,
+ERESTARTNOINTR always restarts; with no handler run, all restart
+(RESTARTBLOCK through restart_syscall).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Optional
+
+from ..panic import Errno
+from ..uapi import ERESTARTSYS
 
 if TYPE_CHECKING:
     from ..task import task_struct
@@ -23,15 +38,38 @@ class wait_queue_head:
 
 class BlockOn(Exception):
     """Sleep on `queues` until woken (or until virtual time `deadline`),
-    then finish the syscall with `cont`."""
+    then finish the syscall with `cont`.  TASK_INTERRUPTIBLE unless
+    `interruptible` is False: then TASK_KILLABLE if `killable` (only a
+    fatal signal ends the wait), else TASK_UNINTERRUPTIBLE.  A signal that
+    ends the wait makes the syscall return -restart, or interrupted()."""
 
     def __init__(self, queues: "list[wait_queue_head]", cont: Callable[[], int],
-                 deadline: int = -1, interruptible: bool = True) -> None:
+                 deadline: int = -1, interruptible: bool = True, restart: int = ERESTARTSYS,
+                 interrupted: Optional[Callable[[], int]] = None, killable: bool = False) -> None:
         super().__init__()
         self.queues = queues
         self.cont = cont
         self.deadline = deadline
         self.interruptible = interruptible
+        self.killable = killable
+        self.restart = restart
+        self.interrupted = interrupted
+
+    def chain(self, cont: Callable[[], int],
+              interrupted: Optional[Callable[[], int]] = None) -> "BlockOn":
+        """The same wait, finished by `cont` (a caller wrapping a callee's
+        continuation); `interrupted` replaces the callee's if given."""
+        return BlockOn(self.queues, cont, self.deadline, self.interruptible, self.restart,
+                       interrupted or self.interrupted, self.killable)
+
+    def interrupted_result(self) -> int:
+        """The syscall's result when a signal ends this wait."""
+        if self.interrupted is None:
+            return -self.restart
+        try:
+            return self.interrupted()
+        except Errno as e:
+            return -e.errno
 
 
 def add_wait(tsk: "task_struct", queues: "list[wait_queue_head]") -> None:

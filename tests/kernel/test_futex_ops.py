@@ -19,8 +19,8 @@ from kernel.futex import (
 )
 from kernel.panic import Errno
 from kernel.sched.wait import add_wait
-from kernel.task import task_struct
-from kernel.uapi import EAGAIN, EFAULT, EINVAL, ENOSYS
+from kernel.task import signal_struct, task_struct
+from kernel.uapi import EAGAIN, EFAULT, EINVAL, ENOSYS, ERESTART_RESTARTBLOCK, ERESTARTSYS
 
 CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE = range(6)
 
@@ -313,11 +313,11 @@ def test_requeue_to_the_same_word_counts_without_moving(sched) -> None:
 
 
 def test_wait_woken_by_neither_waits_again_from_the_start(monkeypatch, sched, mem) -> None:
-    """A sleep ended by no futex wake and no timeout (a signal that does not
-    interrupt) starts futex_wait over on the original word -- even after a
-    requeue -- and gives EAGAIN if the word changed meanwhile."""
+    """A sleep ended by no futex wake, no timeout and no signal starts
+    futex_wait over on the original word -- even after a requeue -- and
+    gives EAGAIN if the word changed meanwhile."""
     from kernel.sched.wait import BlockOn
-    t = task_struct(pid=200, tgid=200)
+    t = task_struct(pid=200, tgid=200, signal=signal_struct())
     monkeypatch.setattr(futex, "current", lambda: t)
     with pytest.raises(BlockOn) as bi:
         futex.futex_wait(0x1000, 0, 0, -1, 0xFFFFFFFF)
@@ -332,3 +332,40 @@ def test_wait_woken_by_neither_waits_again_from_the_start(monkeypatch, sched, me
     with pytest.raises(Errno) as ei:
         again.value.cont()
     assert ei.value.errno == EAGAIN
+
+
+@pytest.mark.parametrize("deadline, code", [(-1, ERESTARTSYS), (10**12, ERESTART_RESTARTBLOCK)])
+def test_wait_interrupted_by_a_signal(monkeypatch, sched, mem, deadline, code) -> None:
+    """A signal ends the wait with -ERESTARTSYS (a restart under SA_RESTART),
+    or, with a timeout, -ERESTART_RESTARTBLOCK and a restart_block that
+    waits again until the same deadline (futex_wait_restart) -- without
+    looking at the word first, even if it changed; the task leaves the
+    futex's queue either way."""
+    from kernel.sched.wait import BlockOn, remove_wait
+    t = task_struct(pid=200, tgid=200, signal=signal_struct())
+    monkeypatch.setattr(futex, "current", lambda: t)
+    with pytest.raises(BlockOn) as bi:
+        futex.futex_wait(0x1000, 0, 0, deadline, 0xFFFFFFFF)
+    add_wait(t, bi.value.queues)
+    t.pending = 1 << 9                      # SIGUSR1 arrives and wakes us
+    remove_wait(t)
+    mem.words[0x1000] = 5
+    with pytest.raises(Errno) as ei:
+        bi.value.cont()
+    assert ei.value.errno == code
+    assert t not in futex._futex_q and ("k", 0x1000) not in futex._queues
+    if deadline < 0:
+        assert t.restart_block is None
+    else:
+        mem.words[0x1000] = 0
+        t.pending = 0
+        with pytest.raises(BlockOn) as again:       # restart_syscall: waits on
+            t.restart_block()
+        assert again.value.deadline == deadline
+    # A signal pending before the sleep: the entry ends the wait at once.
+    t.pending, t.restart_block = 1 << 9, None
+    mem.words[0x1000] = 0
+    with pytest.raises(BlockOn) as bi:
+        futex.futex_wait(0x1000, 0, 0, deadline, 0xFFFFFFFF)
+    assert bi.value.interrupted_result() == -code
+    assert t not in futex._futex_q
