@@ -131,11 +131,12 @@ _GPRS = [X.UC_X86_REG_RAX, X.UC_X86_REG_RBX, X.UC_X86_REG_RCX, X.UC_X86_REG_RDX,
          X.UC_X86_REG_R9, X.UC_X86_REG_R10, X.UC_X86_REG_R11, X.UC_X86_REG_R12,
          X.UC_X86_REG_R13, X.UC_X86_REG_R14, X.UC_X86_REG_R15]
 
-# load_user_context writes these in one batch: the GPRs, FS/GS base zero,
-# then RSP and RIP.
-_FRESH_REGS = tuple(_GPRS) + (X.UC_X86_REG_FS_BASE, X.UC_X86_REG_GS_BASE,
-                              X.UC_X86_REG_RSP, X.UC_X86_REG_RIP)
-_FRESH_VALUES = (0,) * (len(_GPRS) + 2)
+# load_user_context writes these in one batch: the FPU in its FNINIT state
+# and MXCSR at its reset value (the SSE registers are zero in the kernel
+# context), the GPRs, FS/GS base zero, then RSP and RIP.
+_FRESH_REGS = (X.UC_X86_REG_FPCW, X.UC_X86_REG_FPSW, X.UC_X86_REG_FPTAG, X.UC_X86_REG_MXCSR) \
+    + tuple(_GPRS) + (X.UC_X86_REG_FS_BASE, X.UC_X86_REG_GS_BASE, X.UC_X86_REG_RSP, X.UC_X86_REG_RIP)
+_FRESH_VALUES = (0x37F, 0, 0xFFFF, 0x1F80) + (0,) * (len(_GPRS) + 2)
 _RIP = (X.UC_X86_REG_RIP,)
 
 SHARED_FORMAT = "<9Q4QQqQQ"

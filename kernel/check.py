@@ -30,8 +30,10 @@ What is audited (the names are what a report and the tests use):
 Cost is proportional to what is in use: the live page tables are walked
 (only present entries are visited), holders are enumerated, and the
 free list is only scanned when the counts do not add up (or at halt).
-The frame audits live in kernel/mm/check.py; the task audits, the event
-log, the report and the halt checks here.
+The frame audits live in kernel/mm/check.py, the signal audits (pending,
+blocked and queued sets against RLIMIT_SIGPENDING's count) in
+kernel/signal_check.py; the task audits, the event log, the report and
+the halt checks here.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ from typing import Any, Optional
 
 from .mm.check import FrameAudit, _who
 from .panic import KernelBug
+from .signal_check import SignalAudit
 from .state import KernelState
 from .task import EXIT_DEAD, EXIT_ZOMBIE, PF_EXITING, PF_KTHREAD, task_struct
 
@@ -53,7 +56,7 @@ _SIGNAL = attrgetter("signal")
 _SIG_KEY = attrgetter("nr_threads", "live")
 _THREADS = attrgetter("threads")
 # Events after which the whole state must be consistent.
-CHECK_EVENTS = frozenset({"syscall", "syscall_resume", "fault", "segv"})
+CHECK_EVENTS = frozenset({"syscall", "syscall_resume", "fault", "segv", "signal"})
 
 
 class InvariantViolation(KernelBug):
@@ -66,7 +69,7 @@ class InvariantViolation(KernelBug):
         self.task = task
 
 
-class Checker(FrameAudit):
+class Checker(FrameAudit, SignalAudit):
     """Subscribed to K.listeners by attach_checker."""
 
     def __init__(self, K: KernelState) -> None:
@@ -107,6 +110,7 @@ class Checker(FrameAudit):
         t0 = time.perf_counter()
         try:
             self.check_tasks()
+            self.check_signals()
             self.check_frames(full)
         finally:
             self.naudits += 1

@@ -17,10 +17,11 @@ from .panic import Errno, OutOfMemory
 from .percpu import current, this_cpu
 from .sched.wait import wake_up
 from .syscalls import syscall
-from .task import PF_FORKNOEXEC, SIG_DEFAULT_ACTION, sighand_struct, task_struct
+from .task import PF_FORKNOEXEC, SIG_DEFAULT_ACTION, k_sigaction, sighand_struct, task_struct
 from .types import UPtr, c_int
-from .uapi import E2BIG, EACCES, ENAMETOOLONG, ENOEXEC, ENOMEM, RLIMIT_STACK, SIG_DFL, SIG_IGN
+from .uapi import E2BIG, EACCES, ENAMETOOLONG, ENOEXEC, ENOMEM, RLIMIT_STACK, SIG_IGN
 
+SIG_IGNORE_ACTION = k_sigaction(SIG_IGN)
 MAX_ARG_STRLEN = 32 * 4096
 ARG_MAX = 32 * 4096
 _STK_LIM = 8 << 20
@@ -92,7 +93,10 @@ def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
     tsk.robust_list = 0
     if tsk.files is not None:
         tsk.files.close_on_exec()
-    # Caught signals are reset to the default; ignored ones stay ignored.
+    # flush_signal_handlers: caught signals are reset to the default,
+    # ignored ones stay ignored; flags, mask and restorer are cleared.  The
+    # alternate stack is forgotten (its flags stay).
+    tsk.sas_ss_sp = tsk.sas_ss_size = 0
     if tsk.sighand.count > 1:
         # unshare_sighand: handlers shared by CLONE_SIGHAND with another
         # process stay theirs; the new program gets its own copy.
@@ -100,8 +104,8 @@ def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
         tsk.sighand = sighand_struct(action=list(tsk.sighand.action))
     action = tsk.sighand.action
     for i, ka in enumerate(action):
-        if ka.handler not in (SIG_DFL, SIG_IGN):
-            action[i] = SIG_DEFAULT_ACTION
+        if ka is not SIG_DEFAULT_ACTION:
+            action[i] = SIG_IGNORE_ACTION if ka.handler == SIG_IGN else SIG_DEFAULT_ACTION
     K.counters["execs"] += 1
     if K.listeners:
         K.emit("exec", task=tsk, path=gpath)

@@ -13,7 +13,8 @@ from .mm.uaccess import copy_to_user, put_user_s32, put_user_u32
 from .panic import BUG, Errno, OutOfMemory
 from .percpu import current, this_cpu
 from .sched.wait import BlockOn, wake_up
-from .signal import send_signal
+from .siginfo import kernel_siginfo
+from .signal import current_uid, flush_sigqueue, send_signal
 from .syscalls import syscall
 from .task import (
     EXIT_DEAD, EXIT_ZOMBIE, PF_EXITING, SIGNAL_GROUP_EXIT, TASK_DEAD, task_struct,
@@ -181,8 +182,9 @@ def do_notify_parent(tsk: task_struct, sig: int) -> bool:
         if psig.handler == SIG_IGN:
             sig = 0
     if 0 < sig <= _NSIG:              # valid_signal: clone's exit signal is not checked
-        send_signal(sig, parent, {"signo": sig, "code": code, "pid": tsk.pid, "status": status},
-                    True)
+        # No CPU time is accounted per task: si_utime and si_stime are 0.
+        info = kernel_siginfo(sig, code, pid=tsk.pid, uid=current_uid(), status=status)
+        send_signal(sig, parent, info, True)
     wake_up(parent.signal.wait_chldexit)
     return autoreap
 
@@ -221,6 +223,10 @@ def release_task(p: task_struct) -> None:
     K.tasks.pop(p.pid, None)
     K.pids.free_pid(p.pid)
     p.exit_state = EXIT_DEAD
+    # __exit_signal: its queued signals go, and the group's with the leader.
+    flush_sigqueue(p)
+    if p.thread_group_leader:
+        flush_sigqueue(sig)
     if K.listeners:
         K.emit("release", task=p)
     if leader is not p and leader.exit_state == EXIT_ZOMBIE and sig.nr_threads == 1:

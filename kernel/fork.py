@@ -210,6 +210,12 @@ def copy_process(args: kernel_clone_args) -> task_struct:
         tsk = task_struct(pid=pid, tgid=pid, comm=parent.comm, state=TASK_NEW)
         tsk.flags = PF_FORKNOEXEC
         tsk.blocked = parent.blocked
+        # The fault record and the alternate stack are copied; a thread
+        # with its own stack in the same mm gets none (sas_ss_reset).
+        tsk.trap_nr, tsk.error_code, tsk.cr2 = parent.trap_nr, parent.error_code, parent.cr2
+        if flags & (CLONE_VM | CLONE_VFORK) != CLONE_VM:
+            tsk.sas_ss_sp, tsk.sas_ss_size = parent.sas_ss_sp, parent.sas_ss_size
+            tsk.sas_ss_flags = parent.sas_ss_flags
         tsk.cpu = parent.cpu
         copy_files(flags, tsk, parent)    # OutOfMemory: kernel_clone decides
         undo.callback(exit_files, tsk)

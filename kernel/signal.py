@@ -1,34 +1,41 @@
-"""Signals: generation (kill, tkill, tgkill, faults), dispositions
-(rt_sigaction, rt_sigprocmask) and delivery on the way back to user mode.
+"""Signals (kernel/signal.c): generation, the pending queues, and
+get_signal, which acts on them on the way back to user mode.
 
-Delivery runs default actions: terminate, terminate with core (reported
-as a kill by that signal; no core is written), ignore.  Delivery to a
-guest handler on a real signal frame comes with the signals issue; until
-then a caught signal takes its default action, and says so in the trace.
+Each task has a private queue (tsk.pending, tsk.sigqueue: signals sent
+to that thread: tkill, tgkill, faults) and its thread group a shared one
+(signal.shared_pending, signal.shared_sigqueue: kill, sigqueue).  The
+bitmasks say what is pending; the lists hold the siginfo of each queued
+instance in arrival order.  A standard signal is queued at most once
+(coalesced); a real-time one once per send, counted against the user's
+RLIMIT_SIGPENDING (K.sigpending_queued).  Dequeueing takes the
+synchronous fault signals first, then the lowest number, from the
+private queue before the shared one.
+
+Delivery: kernel/signal_64.py (the frame, the restart rules); the
+syscalls that change or wait on signal state: kernel/signal_sys.py.
 """
 from __future__ import annotations
 
-import struct
-from typing import Optional
-
-from unicorn import x86_const as X
+import os
+from typing import Optional, Union
 
 from . import state
 from .panic import Errno
 from .percpu import current
+from .siginfo import kernel_siginfo
 from .syscall_table import SYSCALL_NR
 from .syscalls import syscall
 from .task import (
-    SIGNAL_GROUP_EXIT, TASK_INTERRUPTIBLE, TASK_WAKEKILL, k_sigaction, task_struct,
+    PF_EXITING, PF_KTHREAD, SIGNAL_GROUP_EXIT, TASK_INTERRUPTIBLE, TASK_WAKEKILL, k_sigaction,
+    task_struct,
 )
-from .types import UPtr, c_int, pid_t, size_t
+from .types import pid_t, c_int
 from .uapi import (
-    EINTR, EINVAL, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTSYS, ESRCH, SA_RESTART,
-    SIG_DFL, SIG_IGN, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGABRT, SIGBUS,
-    SIGCHLD, SIGCONT, SIGFPE, SIGILL, SIGKILL, SIGQUIT, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP,
-    SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH, SIGXCPU, SIGXFSZ, SI_TKILL, SI_USER,
+    EAGAIN, EINTR, EINVAL, EPERM, ESRCH, RLIMIT_CORE, RLIMIT_SIGPENDING, SA_RESETHAND, SI_KERNEL,
+    SI_TKILL, SI_USER, SIG_DFL, SIG_IGN, SIGABRT, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGILL,
+    SIGKILL, SIGQUIT, SIGRTMIN, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU,
+    SIGURG, SIGWINCH, SIGXCPU, SIGXFSZ,
 )
-from .mm.uaccess import copy_from_user, copy_to_user
 
 _NSIG = 64
 NR_restart_syscall = SYSCALL_NR["restart_syscall"]
@@ -50,22 +57,48 @@ SIG_KERNEL_IGNORE = _mask(SIGCHLD, SIGCONT, SIGURG, SIGWINCH)
 SIG_KERNEL_STOP = _mask(SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU)
 SIG_KERNEL_COREDUMP = _mask(SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV,
                             SIGXCPU, SIGXFSZ, SIGSYS)
+SYNCHRONOUS_MASK = _mask(SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS)
 _UNBLOCKABLE = SIG_KERNEL_ONLY
 _SIGKILL_MASK = sigmask(SIGKILL)
 _ALL = (1 << _NSIG) - 1
+_RT_MASK = _ALL & ~((1 << (SIGRTMIN - 1)) - 1)
+
+# The info argument of send_signal: a kernel_siginfo, or one of these.
+SEND_SIG_NOINFO = None            # from user space, kill()-like: SI_USER from current
+SEND_SIG_PRIV = "SEND_SIG_PRIV"   # from the kernel: SI_KERNEL
+SigInfo = Union[kernel_siginfo, dict, str, None]
 
 
 def valid_signal(sig: int) -> bool:
     return 0 <= sig <= _NSIG
 
 
+def current_uid() -> int:
+    return os.getuid()
+
+
+# --- what a signal would do ---------------------------------------------------
+
 def sig_handler(tsk: task_struct, sig: int) -> int:
     return tsk.sighand.action[sig].handler
 
 
+def sig_handler_ignored(handler: int, sig: int) -> bool:
+    return handler == SIG_IGN or (handler == SIG_DFL and bool(sigmask(sig) & SIG_KERNEL_IGNORE))
+
+
 def sig_task_ignored(tsk: task_struct, sig: int) -> bool:
-    h = sig_handler(tsk, sig)
-    return h == SIG_IGN or (h == SIG_DFL and bool(sigmask(sig) & SIG_KERNEL_IGNORE))
+    if tsk.flags & PF_KTHREAD:
+        return True                  # kernel threads (init, kthreadd) take no signals
+    return sig_handler_ignored(sig_handler(tsk, sig), sig)
+
+
+def sig_ignored(tsk: task_struct, sig: int) -> bool:
+    """Would `sig` be dropped at once?  Not while blocked (or waited for in
+    sigtimedwait): the handler may change before it is unblocked."""
+    if (tsk.blocked | tsk.real_blocked) & sigmask(sig):
+        return False
+    return sig_task_ignored(tsk, sig)
 
 
 def sig_fatal(tsk: task_struct, sig: int) -> bool:
@@ -77,6 +110,7 @@ def sig_fatal(tsk: task_struct, sig: int) -> bool:
 
 
 def signal_pending(tsk: task_struct) -> bool:
+    """A signal tsk does not block is pending (TIF_SIGPENDING)."""
     return bool((tsk.pending | tsk.signal.shared_pending) & ~tsk.blocked)
 
 
@@ -84,144 +118,415 @@ def fatal_signal_pending(tsk: task_struct) -> bool:
     return bool(tsk.pending & _SIGKILL_MASK)
 
 
-def signal_wake_up(tsk: task_struct) -> None:
+def signal_wake_up(tsk: task_struct, fatal: bool = False) -> None:
     """Make `tsk` notice a signal: interrupt an interruptible sleep (a
-    killable one too when SIGKILL is pending), or stop its CPU at the next
-    syscall boundary."""
+    killable one too when the signal is fatal), or stop its CPU at the
+    next syscall boundary."""
     from .sched.core import wake_up_process
-    if tsk.state & TASK_INTERRUPTIBLE or (tsk.state & TASK_WAKEKILL
-                                          and tsk.pending & _SIGKILL_MASK):
+    if tsk.state & TASK_INTERRUPTIBLE or (fatal and tsk.state & TASK_WAKEKILL):
         wake_up_process(tsk)
     cpu = state.K.cpus[tsk.cpu]
     if cpu.curr is tsk:
         cpu.need_resched = True
 
 
-def send_signal(sig: int, tsk: task_struct, info: dict, group: bool) -> None:
-    """__send_signal + complete_signal: queue `sig` for `tsk` (or its whole
-    thread group) and wake whoever must handle it."""
-    if sig == 0 or tsk.exit_state:
-        return
-    if not (tsk.blocked & sigmask(sig)) and sig_task_ignored(tsk, sig):
-        return
-    sig_struct = tsk.signal
-    if sig_struct.flags & SIGNAL_GROUP_EXIT and sig != SIGKILL:
+# --- generation ------------------------------------------------------------------
+
+def _as_siginfo(sig: int, info: SigInfo) -> kernel_siginfo:
+    if isinstance(info, kernel_siginfo):
+        return info
+    if info is SEND_SIG_NOINFO:
+        tsk = current()
+        return kernel_siginfo(sig, SI_USER, pid=tsk.tgid if tsk is not None else 0,
+                              uid=current_uid())
+    if info is SEND_SIG_PRIV:
+        return kernel_siginfo(sig, SI_KERNEL)
+    return kernel_siginfo(**info)   # type: ignore[arg-type]  (the older dict form)
+
+
+def sigqueue_alloc(tsk: task_struct, override_rlimit: bool) -> bool:
+    """Count one more queued siginfo against the user's RLIMIT_SIGPENDING
+    (the target's limit, as __sigqueue_alloc); False if it is reached."""
+    K = state.K
+    if not override_rlimit and K.sigpending_queued + 1 > tsk.signal.rlim[RLIMIT_SIGPENDING][0]:
+        return False
+    K.sigpending_queued += 1
+    return True
+
+
+def sigqueue_free(n: int = 1) -> None:
+    state.K.sigpending_queued -= n
+
+
+def send_signal(sig: int, tsk: task_struct, info: SigInfo = SEND_SIG_NOINFO,
+                group: bool = False) -> None:
+    """send_signal_locked: queue `sig` for `tsk` (the whole thread group if
+    `group`), unless it is ignored or the group is dying, and wake whoever
+    must handle it.  Raises Errno(EAGAIN) when a real-time signal sent
+    with its own siginfo (sigqueue) would pass RLIMIT_SIGPENDING."""
+    if tsk.exit_state or not prepare_signal(sig, tsk):
         return
     if group:
-        sig_struct.shared_pending |= sigmask(sig)
-        sig_struct.shared_info.setdefault(sig, info)
+        owner, pend = tsk.signal, tsk.signal.shared_pending
     else:
-        tsk.pending |= sigmask(sig)
-        tsk.pending_info.setdefault(sig, info)
-    # A fatal signal ends the whole group at once (complete_signal).
-    if sig_fatal(tsk, sig) and (sig == SIGKILL or not tsk.blocked & sigmask(sig)) \
-            and not sig_struct.flags & SIGNAL_GROUP_EXIT:
+        owner, pend = tsk, tsk.pending
+    m = sigmask(sig)
+    if sig < SIGRTMIN and pend & m:
+        return                       # legacy_queue: a standard signal is queued once
+    if sig != SIGKILL and not tsk.flags & PF_KTHREAD:
+        si = _as_siginfo(sig, info)
+        override = sig < SIGRTMIN and (info is SEND_SIG_PRIV or info is SEND_SIG_NOINFO
+                                       or si.code >= 0)
+        if sigqueue_alloc(tsk, override):
+            queue = owner.shared_sigqueue if group else owner.sigqueue
+            queue.append(si)
+        elif sig >= SIGRTMIN and info is not SEND_SIG_NOINFO and si.code != SI_USER:
+            raise Errno(EAGAIN)      # queue overflow: sigqueue fails
+        # else: kill() of an RT signal over the limit: sent without its info
+    if group:
+        tsk.signal.shared_pending |= m
+    else:
+        tsk.pending |= m
+    complete_signal(sig, tsk, group)
+
+
+def prepare_signal(sig: int, tsk: task_struct) -> bool:
+    """Is the signal to be queued at all?  Not while the group dies (only
+    SIGKILL matters then, and it is already there); not if ignored.
+    JOB CONTROL (sig-jobctl): a stop signal flushes pending SIGCONTs and
+    SIGCONT flushes stop signals and resumes the group, here."""
+    if tsk.signal.flags & SIGNAL_GROUP_EXIT:
+        return False
+    return not sig_ignored(tsk, sig)
+
+
+def wants_signal(sig: int, tsk: task_struct) -> bool:
+    """Can tsk take sig now: it does not block it, and it is running or
+    not already told of another signal (Linux's TIF_SIGPENDING)."""
+    m = sigmask(sig)
+    if tsk.blocked & m or tsk.flags & PF_EXITING:
+        return False
+    if sig == SIGKILL:
+        return True
+    return (state.K.cpus[tsk.cpu].curr is tsk
+            or not (tsk.pending | tsk.signal.shared_pending) & ~tsk.blocked & ~m)
+
+
+def complete_signal(sig: int, p: task_struct, group: bool) -> None:
+    """Pick the thread that will dequeue the signal and wake it; a fatal
+    signal takes the whole group down at once."""
+    sig_struct = p.signal
+    if wants_signal(sig, p):
+        t = p
+    elif not group or len(sig_struct.threads) == 1:
+        return                       # it dequeues unblocked signals before it runs again
+    else:
+        threads = sig_struct.threads
+        start = sig_struct.curr_target if sig_struct.curr_target in threads else p
+        i0 = threads.index(start)
+        for k in range(len(threads)):
+            t = threads[(i0 + k) % len(threads)]
+            if wants_signal(sig, t):
+                break
+        else:
+            return                   # nobody now: an eligible thread will see it
+        sig_struct.curr_target = t
+    if sig_fatal(p, sig) and not sig_struct.flags & SIGNAL_GROUP_EXIT \
+            and not t.real_blocked & sigmask(sig) and not sigmask(sig) & SIG_KERNEL_COREDUMP:
+        # Fatal to the whole group: start the group exit and wake everybody.
         sig_struct.flags |= SIGNAL_GROUP_EXIT
         sig_struct.group_exit_code = sig
         for t in sig_struct.threads:
-            t.pending |= sigmask(SIGKILL)
-            signal_wake_up(t)
+            t.pending |= _SIGKILL_MASK
+            signal_wake_up(t, True)
         return
-    target = tsk
-    if group and tsk.blocked & sigmask(sig):
-        for t in sig_struct.threads:
-            if not t.blocked & sigmask(sig) and not t.exit_state:
-                target = t
-                break
-    signal_wake_up(target)
+    signal_wake_up(t, sig == SIGKILL)
+
+
+def force_sig_info_to_task(info: kernel_siginfo, tsk: task_struct, sig_dfl: bool = False) -> None:
+    """A signal the task cannot refuse (a fault, a bad frame): if it is
+    blocked or ignored (or `sig_dfl`), the default action is restored and
+    it is unblocked, so it kills."""
+    sig = info.signo
+    ka = tsk.sighand.action[sig]
+    blocked = bool(tsk.blocked & sigmask(sig))
+    if blocked or ka.handler == SIG_IGN or sig_dfl:
+        tsk.sighand.action[sig] = ka._replace(handler=SIG_DFL)
+        if blocked:
+            tsk.blocked &= ~sigmask(sig)
+    send_signal(sig, tsk, info, False)
 
 
 def force_sig_fault(tsk: task_struct, sig: int, code: int, addr: int) -> None:
-    """A synchronous fault: the signal cannot be blocked or ignored (as
-    force_sig_info_to_task with the handler reset when blocked/ignored)."""
-    ka = tsk.sighand.action[sig]
-    if ka.handler == SIG_IGN or tsk.blocked & sigmask(sig):
-        ka.handler = SIG_DFL
-        tsk.blocked &= ~sigmask(sig)
-    send_signal(sig, tsk, {"signo": sig, "code": code, "addr": addr}, False)
+    """A synchronous fault (traps.py): si_code and si_addr as Linux's."""
+    force_sig_info_to_task(kernel_siginfo(sig, code, addr=addr), tsk)
 
 
-def dequeue_signal(tsk: task_struct) -> int:
-    pend = tsk.pending & ~tsk.blocked
-    if pend:
-        sig = (pend & -pend).bit_length()
-        tsk.pending &= ~sigmask(sig)
-        tsk.pending_info.pop(sig, None)
-        return sig
-    pend = tsk.signal.shared_pending & ~tsk.blocked
-    if pend:
-        sig = (pend & -pend).bit_length()
-        tsk.signal.shared_pending &= ~sigmask(sig)
-        tsk.signal.shared_info.pop(sig, None)
-        return sig
-    return 0
+def force_sig(sig: int, tsk: task_struct) -> None:
+    force_sig_info_to_task(kernel_siginfo(sig, SI_KERNEL), tsk)
 
 
-def do_signal(tsk: task_struct) -> None:
-    """arch_do_signal_or_restart: on the way back to user mode (tsk's
-    context is loaded), act on pending signals and settle an interrupted
-    syscall (tsk.orig_rax >= 0).  May not return to the guest (the task
-    exits)."""
-    get_signal(tsk)
-    syscall_restart(tsk, None)
+def force_sigsegv(sig: int, tsk: task_struct) -> None:
+    """A handler's frame could not be set up: SIGSEGV, with the default
+    action if it was SIGSEGV's own frame that failed."""
+    force_sig_info_to_task(kernel_siginfo(SIGSEGV, SI_KERNEL), tsk, sig_dfl=sig == SIGSEGV)
 
 
-def get_signal(tsk: task_struct) -> None:
-    """Act on pending signals.  May not return to the guest."""
-    from .exit import do_group_exit
+def flush_sigqueue_mask(tsk: task_struct, mask: int) -> None:
+    """Drop the signals in `mask` from tsk's queues and its group's."""
+    for owner, attr, qattr in ((tsk.signal, "shared_pending", "shared_sigqueue"),
+                               *((t, "pending", "sigqueue") for t in tsk.signal.threads)):
+        if getattr(owner, attr) & mask:
+            setattr(owner, attr, getattr(owner, attr) & ~mask)
+            q = getattr(owner, qattr)
+            keep = [i for i in q if not sigmask(i.signo) & mask]
+            sigqueue_free(len(q) - len(keep))
+            q[:] = keep
+
+
+def flush_sigqueue(owner) -> None:
+    """A dead task's (or group's) queued siginfo goes (__exit_signal)."""
+    if isinstance(owner, task_struct):
+        q, owner.pending = owner.sigqueue, 0
+    else:
+        q, owner.shared_pending = owner.shared_sigqueue, 0
+    sigqueue_free(len(q))
+    q.clear()
+
+
+def retarget_shared_pending(tsk: task_struct, blocked_now: int) -> None:
+    """tsk now blocks `blocked_now`: wake another thread for the shared
+    signals it would have taken."""
+    pend = tsk.signal.shared_pending & blocked_now
+    for t in tsk.signal.threads:
+        if not pend:
+            return
+        if t is tsk or t.flags & PF_EXITING:
+            continue
+        take = pend & ~t.blocked
+        if take:
+            pend &= ~take
+            signal_wake_up(t)
+
+
+def set_current_blocked(tsk: task_struct, newset: int) -> None:
+    newset &= ~_UNBLOCKABLE & _ALL
+    if signal_pending(tsk):
+        retarget_shared_pending(tsk, newset & ~tsk.blocked)
+    tsk.blocked = newset
+
+
+# --- dequeueing ------------------------------------------------------------------
+
+def next_signal(pend: int, mask: int) -> int:
+    x = pend & ~mask
+    if not x:
+        return 0
+    if x & SYNCHRONOUS_MASK:
+        x &= SYNCHRONOUS_MASK
+    return (x & -x).bit_length()
+
+
+def collect_signal(sig: int, owner, queue: list) -> kernel_siginfo:
+    """Take sig's first queued siginfo; the pending bit stays while more
+    instances are queued."""
+    first = None
+    more = False
+    for i, si in enumerate(queue):
+        if si.signo == sig:
+            if first is None:
+                first = i
+            else:
+                more = True
+                break
+    m = sigmask(sig)
+    if not more:
+        if isinstance(owner, task_struct):
+            owner.pending &= ~m
+        else:
+            owner.shared_pending &= ~m
+    if first is None:
+        # Sent without a siginfo (SIGKILL, or past RLIMIT_SIGPENDING).
+        return kernel_siginfo(sig, SI_USER)
+    sigqueue_free()
+    return queue.pop(first)
+
+
+def dequeue_signal(tsk: task_struct, mask: int) -> Optional[kernel_siginfo]:
+    """The next signal not in `mask`: tsk's own queue before the group's."""
+    sig = next_signal(tsk.pending, mask)
+    if sig:
+        return collect_signal(sig, tsk, tsk.sigqueue)
+    sig = next_signal(tsk.signal.shared_pending, mask)
+    if sig:
+        # JOB CONTROL (sig-jobctl): a dequeued stop signal sets JOBCTL_STOP_DEQUEUED here.
+        return collect_signal(sig, tsk.signal, tsk.signal.shared_sigqueue)
+    return None
+
+
+def dequeue_synchronous_signal(tsk: task_struct) -> Optional[kernel_siginfo]:
+    """A fault signal the task caused itself comes first, so the frame's
+    rip is the faulting instruction."""
+    sig = next_signal(tsk.pending & SYNCHRONOUS_MASK, tsk.blocked)
+    if not sig:
+        return None
+    for si in tsk.sigqueue:
+        if si.signo == sig and si.code > SI_USER and si.code != SI_KERNEL:
+            return collect_signal(sig, tsk, tsk.sigqueue)
+    return None
+
+
+def emit_signal(tsk: task_struct, info: kernel_siginfo, ka: k_sigaction) -> None:
+    """trace_signal_deliver: the event the tracer shows as --- SIG... ---."""
     K = state.K
+    if K.listeners:
+        K.emit("signal", task=tsk, handler=ka.handler, **info.fields())
+
+
+def get_signal(tsk: task_struct) -> Optional[tuple[kernel_siginfo, k_sigaction]]:
+    """Dequeue pending signals and take their default actions until one
+    has a handler to run: that one's (info, action), or None.  May not
+    return to the guest: a fatal signal ends the group here."""
+    from .exit import do_group_exit
+    sighand = tsk.sighand
     while True:
         if tsk.signal.flags & SIGNAL_GROUP_EXIT:
+            tsk.pending &= ~_SIGKILL_MASK
             do_group_exit(tsk.signal.group_exit_code)
-            return
-        sig = dequeue_signal(tsk)
-        if not sig:
-            return
-        h = sig_handler(tsk, sig)
-        if h == SIG_IGN:
+            return None
+        # JOB CONTROL (sig-jobctl): a pending group stop is joined here
+        # (do_signal_stop), before anything is dequeued.
+        info = dequeue_synchronous_signal(tsk) or dequeue_signal(tsk, tsk.blocked)
+        if info is None:
+            return None
+        sig = info.signo
+        ka = sighand.action[sig]
+        emit_signal(tsk, info, ka)
+        if ka.handler == SIG_IGN:
             continue
-        if h != SIG_DFL and sig != SIGKILL:
-            if K.listeners:
-                K.emit("note", task=tsk, text=f"signal {sig}: handler delivery not supported yet, "
-                                             "default action taken")
+        if ka.handler != SIG_DFL:
+            if ka.flags & SA_RESETHAND:
+                sighand.action[sig] = ka._replace(handler=SIG_DFL)
+            return info, ka
         m = sigmask(sig)
         if m & SIG_KERNEL_IGNORE:
             continue
+        if tsk.flags & PF_KTHREAD:
+            continue
         if m & SIG_KERNEL_STOP:
-            continue  # job control stop: not modelled yet, the signal is discarded
-        do_group_exit(sig)
-        return
+            # JOB CONTROL (sig-jobctl): the default action of a stop signal,
+            # do_signal_stop(sig), goes here.  Until it does, the signal is
+            # discarded (an interrupted syscall restarts).
+            continue
+        code = sig
+        if m & SIG_KERNEL_COREDUMP and core_dump_wanted(tsk):
+            code |= 0x80             # do_coredump dumped: WCOREDUMP
+        do_group_exit(code)
+        return None
 
 
-_RAX_RIP = (X.UC_X86_REG_RAX, X.UC_X86_REG_RIP)
-_MASK64 = (1 << 64) - 1
+def core_dump_wanted(tsk: task_struct) -> bool:
+    """Would do_coredump write a core (and set the 0x80 flag)?  With the
+    file core_pattern, when RLIMIT_CORE allows at least a page.  No core
+    file is written here."""
+    return tsk.signal.rlim[RLIMIT_CORE][0] >= 4096
 
 
-def syscall_restart(tsk: task_struct, ka: Optional[k_sigaction]) -> None:
-    """The restart rules of handle_signal (ka: the handler about to run)
-    and of arch_do_signal_or_restart (ka None: no handler runs), applied
-    to tsk's live registers when it leaves a syscall with -ERESTART*.
-    Restarting rewinds rip over the 2-byte syscall instruction and puts
-    the syscall number back in rax, as Linux's arch code does."""
-    nr = tsk.orig_rax
-    if nr < 0:
-        return
-    tsk.orig_rax = -1
-    glue = state.K.cpus[tsk.cpu].hw.glue
-    rax, rip = glue.reg_read_batch(_RAX_RIP)
-    err = (-rax) & _MASK64
-    if not ERESTARTSYS <= err <= ERESTART_RESTARTBLOCK:
-        return
-    if ka is not None and (err in (ERESTARTNOHAND, ERESTART_RESTARTBLOCK)
-                           or (err == ERESTARTSYS and not ka.flags & SA_RESTART)):
-        glue.reg_write_batch(_RAX_RIP[:1], ((-EINTR) & _MASK64,))
-        return
-    if ka is None and err == ERESTART_RESTARTBLOCK:
-        nr = NR_restart_syscall
-    glue.reg_write_batch(_RAX_RIP, (nr, rip - 2))
+# --- kill, tkill, tgkill ------------------------------------------------------------
+
+def find_task(pid: int) -> Optional[task_struct]:
+    """find_task_by_vpid: a task with this pid, zombies included."""
+    t = state.K.tasks.get(pid)
+    return t if t is not None and pid > 0 else None
 
 
-# --- syscalls ----------------------------------------------------------------
+def group_send_sig_info(sig: int, info: SigInfo, p: task_struct) -> None:
+    """kill(2)'s delivery to one process: check, then send to the group.
+    Signal 0 only checks."""
+    if not valid_signal(sig):
+        raise Errno(EINVAL)
+    if sig and not p.exit_state:
+        send_signal(sig, p.group_leader, info, True)
+
+
+def kill_pgrp_info(sig: int, info: SigInfo, pgrp: int) -> None:
+    found, err = False, ESRCH
+    for p in list(state.K.tasks.values()):
+        if p.thread_group_leader and p.signal.pgrp == pgrp and not p.flags & PF_KTHREAD:
+            try:
+                group_send_sig_info(sig, info, p)
+                found = True
+            except Errno as e:
+                err = e.errno
+    if not found:
+        raise Errno(err)
+
+
+def kill_something_info(sig: int, info: SigInfo, pid: int) -> None:
+    tsk = current()
+    if pid > 0:
+        p = find_task(pid)
+        if p is None:
+            raise Errno(ESRCH)
+        group_send_sig_info(sig, info, p)
+    elif pid == 0:
+        kill_pgrp_info(sig, info, tsk.signal.pgrp)
+    elif pid == -1:
+        count, err = 0, 0
+        for p in list(state.K.tasks.values()):
+            if p.pid > 1 and p.thread_group_leader and p.signal is not tsk.signal:
+                count += 1
+                try:
+                    group_send_sig_info(sig, info, p)
+                except Errno as e:
+                    if e.errno != EPERM:
+                        err = e.errno
+        if not count:
+            raise Errno(ESRCH)
+        if err:
+            raise Errno(err)
+    else:
+        if pid == -(1 << 31):
+            raise Errno(ESRCH)
+        kill_pgrp_info(sig, info, -pid)
+
+
+@syscall("kill")
+def sys_kill(pid: pid_t, sig: c_int) -> int:
+    kill_something_info(sig, SEND_SIG_NOINFO, pid)
+    return 0
+
+
+def do_send_specific(tgid: int, pid: int, sig: int, info: SigInfo) -> int:
+    """tgkill/tkill/rt_tgsigqueueinfo: one thread, by tid (and tgid)."""
+    p = find_task(pid)
+    if p is None or (tgid > 0 and p.tgid != tgid):
+        raise Errno(ESRCH)
+    if not valid_signal(sig):
+        raise Errno(EINVAL)
+    if sig and not p.exit_state:
+        send_signal(sig, p, info, False)
+    return 0
+
+
+def do_tkill(tgid: int, pid: int, sig: int) -> int:
+    info = kernel_siginfo(sig, SI_TKILL, pid=current().tgid, uid=current_uid())
+    return do_send_specific(tgid, pid, sig, info)
+
+
+@syscall("tgkill")
+def sys_tgkill(tgid: pid_t, pid: pid_t, sig: c_int) -> int:
+    if pid <= 0 or tgid <= 0:
+        raise Errno(EINVAL)
+    return do_tkill(tgid, pid, sig)
+
+
+@syscall("tkill")
+def sys_tkill(pid: pid_t, sig: c_int) -> int:
+    if pid <= 0:
+        raise Errno(EINVAL)
+    return do_tkill(0, pid, sig)
+
 
 def do_no_restart_syscall() -> int:
     """The restart_block of a task with nothing to restart."""
@@ -236,141 +541,3 @@ def sys_restart_syscall() -> int:
     fn = tsk.restart_block or do_no_restart_syscall
     tsk.restart_block = None
     return fn()
-
-
-def find_task(pid: int) -> task_struct | None:
-    t = state.K.tasks.get(pid)
-    return t if t is not None and not t.exit_state and t.mm is not None else None
-
-
-def kill_pgrp(pgrp: int, sig: int, info: dict) -> None:
-    found = False
-    for t in list(state.K.tasks.values()):
-        if t.thread_group_leader and t.mm is not None and t.signal.pgrp == pgrp and not t.exit_state:
-            found = True
-            send_signal(sig, t, info, True)
-    if not found:
-        raise Errno(ESRCH)
-
-
-@syscall("kill")
-def sys_kill(pid: pid_t, sig: c_int) -> int:
-    if not valid_signal(sig):
-        raise Errno(EINVAL)
-    tsk = current()
-    info = {"signo": sig, "code": SI_USER, "pid": tsk.tgid}
-    if pid > 0:
-        t = find_task(pid)
-        if t is None:
-            raise Errno(ESRCH)
-        send_signal(sig, t.group_leader, info, True)
-    elif pid == 0:
-        kill_pgrp(tsk.signal.pgrp, sig, info)
-    elif pid == -1:
-        count = 0
-        for t in list(state.K.tasks.values()):
-            if t.pid > 1 and t.thread_group_leader and t.mm is not None and t.tgid != tsk.tgid \
-                    and not t.exit_state:
-                count += 1
-                send_signal(sig, t, info, True)
-        if not count:
-            raise Errno(ESRCH)
-    else:
-        if pid == -(1 << 31):
-            raise Errno(ESRCH)
-        kill_pgrp(-pid, sig, info)
-    return 0
-
-
-def do_tkill(tgid: int, pid: int, sig: int) -> int:
-    t = find_task(pid)
-    if t is None or (tgid > 0 and t.tgid != tgid):
-        raise Errno(ESRCH)
-    send_signal(sig, t, {"signo": sig, "code": SI_TKILL, "pid": current().tgid}, False)
-    return 0
-
-
-@syscall("tgkill")
-def sys_tgkill(tgid: pid_t, pid: pid_t, sig: c_int) -> int:
-    if pid <= 0 or tgid <= 0 or not valid_signal(sig):
-        raise Errno(EINVAL)
-    return do_tkill(tgid, pid, sig)
-
-
-@syscall("tkill")
-def sys_tkill(pid: pid_t, sig: c_int) -> int:
-    if pid <= 0 or not valid_signal(sig):
-        raise Errno(EINVAL)
-    return do_tkill(0, pid, sig)
-
-
-_SIGACTION = struct.Struct("<QQQQ")   # handler, flags, restorer, mask
-
-
-@syscall("rt_sigaction", note="handlers are recorded; delivery on real frames comes later")
-def sys_rt_sigaction(sig: c_int, act: UPtr, oact: UPtr, sigsetsize: size_t) -> int:
-    if sigsetsize != 8 or not 1 <= sig <= _NSIG:
-        raise Errno(EINVAL)
-    if act and sigmask(sig) & SIG_KERNEL_ONLY:
-        raise Errno(EINVAL)
-    tsk = current()
-    ka = tsk.sighand.action[sig]
-    new = _SIGACTION.unpack(copy_from_user(act, 32)) if act else None
-    if oact:
-        copy_to_user(oact, _SIGACTION.pack(ka.handler, ka.flags, ka.restorer, ka.mask))
-    if new is not None:
-        handler, flags, restorer, mask = new
-        tsk.sighand.action[sig] = k_sigaction(handler, flags, restorer, mask & ~_UNBLOCKABLE)
-        # Setting SIG_IGN (or SIG_DFL for a default-ignored signal) discards
-        # what is pending (do_sigaction).
-        if sig_task_ignored(tsk, sig):
-            for t in tsk.signal.threads:
-                t.pending &= ~sigmask(sig)
-            tsk.signal.shared_pending &= ~sigmask(sig)
-    return 0
-
-
-@syscall("rt_sigprocmask")
-def sys_rt_sigprocmask(how: c_int, nset: UPtr, oset: UPtr, sigsetsize: size_t) -> int:
-    if sigsetsize != 8:
-        raise Errno(EINVAL)
-    tsk = current()
-    old = tsk.blocked
-    if nset:
-        new = struct.unpack("<Q", copy_from_user(nset, 8))[0]
-        if how == SIG_BLOCK:
-            blocked = old | new
-        elif how == SIG_UNBLOCK:
-            blocked = old & ~new
-        elif how == SIG_SETMASK:
-            blocked = new
-        else:
-            raise Errno(EINVAL)
-        tsk.blocked = blocked & ~_UNBLOCKABLE & _ALL
-    if oset:
-        copy_to_user(oset, struct.pack("<Q", old))
-    return 0
-
-
-@syscall("rt_sigpending")
-def sys_rt_sigpending(uset: UPtr, sigsetsize: size_t) -> int:
-    if sigsetsize > 8:
-        raise Errno(EINVAL)
-    tsk = current()
-    pend = (tsk.pending | tsk.signal.shared_pending) & tsk.blocked
-    copy_to_user(uset, struct.pack("<Q", pend)[:sigsetsize])
-    return 0
-
-
-@syscall("sigaltstack", note="recorded; used when handler delivery lands")
-def sys_sigaltstack(uss: UPtr, uoss: UPtr) -> int:
-    tsk = current()
-    old = getattr(tsk.signal, "_altstack", None) or (0, 2, 0)   # sp, SS_DISABLE, size
-    if uoss:
-        copy_to_user(uoss, struct.pack("<QiiQ", old[0], old[1], 0, old[2]))
-    if uss:
-        sp, flags, _pad, size = struct.unpack("<QiiQ", copy_from_user(uss, 24))
-        if flags not in (0, 2, 1 << 31):
-            raise Errno(EINVAL)
-    return 0
-

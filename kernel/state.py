@@ -55,6 +55,7 @@ class KernelState:
     listeners: list = field(default_factory=list)
     stop_reason: str = ""
     oom_victims: list = field(default_factory=list)  # killed by the OOM killer, memory not yet back
+    sigpending_queued: int = 0                      # queued siginfo, against RLIMIT_SIGPENDING
     runaway: bool = False                           # stopped by --timeout/--max-instructions
     counters: dict = field(default_factory=lambda: {
         "forks": 0, "execs": 0})

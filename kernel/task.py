@@ -86,7 +86,8 @@ class signal_struct:
     group_exit_code: int = 0
     group_exit_task: Any = None
     shared_pending: int = 0                       # sigset of group-wide pending signals
-    shared_info: dict = field(default_factory=dict)
+    shared_sigqueue: list = field(default_factory=list)   # their kernel_siginfo, in order
+    curr_target: Any = None                       # complete_signal's last choice
     pgrp: int = 0
     session: int = 0
     is_child_subreaper: bool = False
@@ -128,10 +129,24 @@ class task_struct:
     fs: Optional[fs_struct] = None
     sighand: Optional[sighand_struct] = None
     signal: Optional[signal_struct] = None
-    # Signals: sets as int bitmaps, bit (sig-1).
+    # Signals: sets as int bitmaps, bit (sig-1).  sigqueue holds the
+    # kernel_siginfo of each queued instance of `pending`, in order.
     blocked: int = 0
+    real_blocked: int = 0                         # blocked before rt_sigtimedwait
+    saved_sigmask: Optional[int] = None           # restored after sigsuspend
     pending: int = 0
-    pending_info: dict = field(default_factory=dict)
+    sigqueue: list = field(default_factory=list)
+    sas_ss_sp: int = 0                            # sigaltstack
+    sas_ss_size: int = 0
+    sas_ss_flags: int = 0                         # never set: 0 (not SS_DISABLE)
+    # thread_struct: the last fault that raised a signal (sigcontext's
+    # trapno, err, cr2).
+    trap_nr: int = 0
+    error_code: int = 0
+    cr2: int = 0
+    # Registers rt_sigreturn restores, loaded on the way back to user
+    # mode: (register ids, 16-byte slots).
+    pending_regs: Optional[tuple] = None
     # Thread bookkeeping.
     set_child_tid: int = 0
     clear_child_tid: int = 0

@@ -6,35 +6,40 @@ import struct
 import sys
 from typing import Callable
 
-from emu.paging import PF_INSTR, PF_USER, PF_WRITE
+from emu.paging import PF_INSTR, PF_PROT, PF_USER, PF_WRITE
 
 from . import state
 from .mm.memory import FAULT_EXEC, FAULT_WRITE, Segv, handle_mm_fault
+from .mm.mmap import TASK_SIZE
 from .panic import BUG, OutOfMemory
 from .percpu import cpu_struct
 from .signal import force_sig_fault, send_signal
 from .task import PF_KTHREAD, SIGNAL_GROUP_EXIT, task_struct
 from .uapi import (
-    FPE_INTDIV, ILL_ILLOPN, SEGV_MAPERR, SI_KERNEL, SIGBUS, SIGFPE, SIGILL, SIGKILL, SIGSEGV,
-    SIGTRAP, TRAP_BRKPT,
+    BUS_ADRALN, BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, SEGV_MAPERR, SI_KERNEL, SIGBUS, SIGFPE, SIGILL,
+    SIGKILL, SIGSEGV, SIGTRAP, TRAP_TRACE,
 )
 
 _TRAP = struct.Struct("<4Q")
 _TRAP_OFF = 9 * 8
 
-# intno -> (signal, si_code) for traps other than #PF.
+# intno -> (signal, si_code, si_addr is the faulting rip) for traps other
+# than #PF, as arch/x86/kernel/traps.c sends them from user mode: do_trap
+# without a code is force_sig (SI_KERNEL, no address).
 _TRAP_SIGNALS = {
-    0: (SIGFPE, FPE_INTDIV),     # #DE
-    1: (SIGTRAP, 2),             # #DB
-    3: (SIGTRAP, TRAP_BRKPT),    # int3
-    4: (SIGSEGV, SI_KERNEL),     # #OF
-    5: (SIGSEGV, SI_KERNEL),     # #BR
-    6: (SIGILL, ILL_ILLOPN),     # #UD
-    7: (SIGFPE, 0),              # #NM
-    13: (SIGSEGV, SI_KERNEL),    # #GP
-    16: (SIGFPE, 0),             # #MF
-    17: (SIGBUS, 2),             # #AC
-    19: (SIGFPE, 0),             # #XM
+    0: (SIGFPE, FPE_INTDIV, True),      # #DE
+    1: (SIGTRAP, TRAP_TRACE, True),     # #DB
+    3: (SIGTRAP, SI_KERNEL, False),     # int3 (rip is past it)
+    4: (SIGSEGV, SI_KERNEL, False),     # #OF
+    5: (SIGSEGV, SI_KERNEL, False),     # #BR
+    6: (SIGILL, ILL_ILLOPN, True),      # #UD
+    10: (SIGSEGV, SI_KERNEL, False),    # #TS
+    11: (SIGBUS, SI_KERNEL, False),     # #NP
+    12: (SIGBUS, SI_KERNEL, False),     # #SS
+    13: (SIGSEGV, SI_KERNEL, False),    # #GP
+    16: (SIGFPE, SI_KERNEL, True),      # #MF
+    17: (SIGBUS, BUS_ADRALN, False),    # #AC
+    19: (SIGFPE, SI_KERNEL, True),      # #XM
 }
 
 
@@ -48,10 +53,11 @@ def make_trap_entry(cpu: cpu_struct) -> Callable[[], None]:
         if intno == 14:
             exc_page_fault(cpu, tsk, cr2, err, rip)
             return
-        sig, code = _TRAP_SIGNALS.get(intno, (SIGSEGV, SI_KERNEL))
+        sig, code, at_rip = _TRAP_SIGNALS.get(intno, (SIGSEGV, SI_KERNEL, False))
         if K.listeners:
             K.emit("trap", task=tsk, intno=intno, rip=rip, signo=sig)
-        force_sig_fault(tsk, sig, code, rip)
+        tsk.trap_nr, tsk.error_code = intno, err
+        force_sig_fault(tsk, sig, code, rip if at_rip else 0)
         cpu.need_resched = True
         cpu.hw.glue.stop()
 
@@ -68,7 +74,12 @@ def exc_page_fault(cpu: cpu_struct, tsk: task_struct, addr: int, err: int, rip: 
     except Segv as s:
         if K.listeners:
             K.emit("segv", task=tsk, addr=addr, rip=rip, err=err)
-        force_sig_fault(tsk, SIGSEGV, s.code, addr)
+        # set_signal_archinfo: a user access to the kernel half always
+        # reads as a protection fault.
+        if addr >= TASK_SIZE:
+            err |= PF_PROT
+        tsk.trap_nr, tsk.error_code, tsk.cr2 = 14, err | PF_USER, addr
+        force_sig_fault(tsk, s.signo, s.code, addr)
         cpu.need_resched = True
         cpu.hw.glue.stop()
         return
@@ -175,10 +186,11 @@ def handle_emu_error(tsk: task_struct, err: int) -> None:
     instruction could not run (Unicorn reports #UD this way)."""
     cpu = state.K.cpus[tsk.cpu]
     rip = cpu.hw.rip()
-    if err == 10:            # UC_ERR_INSN_INVALID
+    if err == 10:            # UC_ERR_INSN_INVALID: #UD
         sig, code = SIGILL, ILL_ILLOPN
+        tsk.trap_nr, tsk.error_code = 6, 0
     elif err in (6, 7, 8):   # unmapped physical access: treat as a bus error
-        sig, code = SIGBUS, 2
+        sig, code = SIGBUS, BUS_ADRERR
     else:
         sig, code = SIGSEGV, SEGV_MAPERR
     if state.K.listeners:

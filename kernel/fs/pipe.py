@@ -80,7 +80,7 @@ def pipe_write(f: file, data: bytes, done: int) -> int:
     from ..signal import send_signal
     p: pipe_inode_info = f.private
     if p.readers == 0:
-        send_signal(SIGPIPE, current(), {"signo": SIGPIPE, "code": 0}, False)
+        send_signal(SIGPIPE, current(), group=True)   # send_sig: SI_USER, from us
         if done:
             return done
         raise Errno(EPIPE)

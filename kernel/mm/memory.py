@@ -16,7 +16,7 @@ from emu.paging import (
 )
 
 from ..panic import BUG
-from ..uapi import SEGV_ACCERR, SEGV_MAPERR
+from ..uapi import SEGV_ACCERR, SEGV_MAPERR, SIGSEGV
 from .vmstat import vmstat
 
 if TYPE_CHECKING:
@@ -33,11 +33,13 @@ FAULT_WRITE, FAULT_EXEC = 1, 2
 
 
 class Segv(Exception):
-    """The access has no valid mapping: the task gets SIGSEGV with si_code."""
+    """The access has no valid mapping: the task gets SIGSEGV with si_code
+    (or `signo`, e.g. SIGBUS with BUS_ADRERR past the end of a file)."""
 
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, signo: int = SIGSEGV) -> None:
         super().__init__(code)
         self.code = code
+        self.signo = signo
 
 
 def mk_pte(alloc, pfn: int, vm_flags: int, writable: bool) -> int:

@@ -181,7 +181,8 @@ def run(cpu: cpu_struct) -> None:
 
 def _run(cpu: cpu_struct, watchdog) -> None:
     from ..entry import finish_syscall_after_sleep
-    from ..signal import do_signal, signal_pending
+    from ..signal import signal_pending
+    from ..signal_64 import exit_to_user_mode
     from ..traps import handle_emu_error
 
     K = state.K
@@ -222,8 +223,8 @@ def _run(cpu: cpu_struct, watchdog) -> None:
                 if cpu.deferred_mm:
                     finish_mm_drop(cpu)
                 context_switch(cpu, tsk)
-        if tsk.orig_rax >= 0 or signal_pending(tsk):
-            do_signal(tsk)
+        if tsk.pending_regs is not None or tsk.orig_rax >= 0 or signal_pending(tsk):
+            exit_to_user_mode(tsk)
             if tsk.state != TASK_RUNNING or tsk.exit_state:
                 continue
         # Slice only when someone else could use the CPU.  Adding or
