@@ -36,9 +36,10 @@ from .percpu import current
 from .siginfo import kernel_siginfo
 from .signal import (
     NR_restart_syscall, force_sig, force_sigsegv, get_signal, set_current_blocked, sigmask,
+    signal_pending,
 )
 from .syscalls import syscall
-from .task import k_sigaction, task_struct
+from .task import TASK_RUNNING, k_sigaction, task_struct
 from .uapi import (
     EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTSYS, MINSIGSTKSZ,
     SA_NODEFER, SA_ONSTACK, SA_RESTART, SA_RESTORER, SA_SIGINFO, SIGSEGV, SS_AUTODISARM,
@@ -366,9 +367,13 @@ def signal_fault(tsk: task_struct) -> int:
 
 def exit_to_user_mode(tsk: task_struct) -> None:
     """The work before tsk returns to user mode, its context loaded:
-    registers a sigreturn restores, then signals and syscall restart."""
+    registers a sigreturn restores, then signals and syscall restart.
+    As exit_to_user_mode_loop, every deliverable signal gets its frame
+    now, each on top of the last: the last one's handler runs first."""
     if tsk.pending_regs is not None:
         ids, data = tsk.pending_regs
         tsk.pending_regs = None
         state.K.cpus[tsk.cpu].hw.glue.reg_write_bytes(ids, data)
     do_signal(tsk)
+    while signal_pending(tsk) and not tsk.exit_state and tsk.state == TASK_RUNNING:
+        do_signal(tsk)
