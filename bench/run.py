@@ -66,6 +66,12 @@ WORKLOADS = [
          native=(100, 1_000), qemu=(20, 200), tinyunix=(20, 220)),
     dict(name="procs_alive", bin="procs_alive", op=f"round: {ALIVE} children alive, released, reaped",
          native=(1, 4), qemu=(1, 3), tinyunix=(1, 2)),
+    dict(name="sig_roundtrip", bin="sig_roundtrip", op="raise + handler + rt_sigreturn",
+         native=(20_000, 200_000), qemu=(10_000, 100_000), tinyunix=(2_000, 22_000)),
+    dict(name="sig_pingpong", bin="sig_pingpong", op="kill/sigsuspend round trip, 2 processes",
+         native=(2_000, 20_000), qemu=(2_000, 20_000), tinyunix=(1_000, 11_000)),
+    dict(name="pause_teardown", bin="pause_teardown", op="per child: fork, pause(), kill, reap",
+         native=(50, 500), qemu=(50, 500), tinyunix=(50, 500)),
     dict(name="procs_churn", bin="procs_churn", op="fork + _exit + waitpid, 40,000 in turn",
          native=(4_000, 40_000), qemu=(4_000, 40_000), tinyunix=(4_000, 40_000), repeats=1),
 ]

@@ -9,7 +9,10 @@
  *    time left);
  *  - a write blocked on a full pipe returns what it wrote;
  *  - an ignored signal (SIG_IGN, or SIG_DFL whose default is to ignore) and
- *    a blocked one interrupt nothing: the read returns its data.
+ *    a blocked one interrupt nothing: the read returns its data;
+ *  - SIGSTOP then SIGCONT (no handler runs): a read restarts and returns
+ *    its data, a futex wait with a timeout restarts through
+ *    restart_syscall and still times out at its first deadline.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,13 +45,20 @@ static void set_handler(int sig, void (*fn)(int), int flags)
 	sigaction(sig, &sa, NULL);
 }
 
+static double monotonic(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void nap(void)
 {
 	struct timespec ts = {0, 200 * 1000 * 1000};
 	nanosleep(&ts, NULL);
 }
 
-enum finish { NOTHING, WRITE_PIPE, WAKE_FUTEX, EXIT_SELF };
+enum finish { NOTHING, WRITE_PIPE, WAKE_FUTEX, EXIT_SELF, CONTINUE, CONTINUE_WRITE };
 
 /* Fork the helper: after a nap it sends `sig` to us, then after another
  * nap it finishes the call as `how` says. */
@@ -61,6 +71,11 @@ static pid_t helper(int sig, enum finish how)
 	nap();
 	kill(parent, sig);
 	nap();
+	if (how == CONTINUE || how == CONTINUE_WRITE) {
+		kill(parent, SIGCONT);
+		nap();
+		how = how == CONTINUE ? NOTHING : WRITE_PIPE;
+	}
 	if (how == WRITE_PIPE)
 		write(pfd[1], "data", 4);
 	if (how == WAKE_FUTEX) {
@@ -83,11 +98,11 @@ static void reap(pid_t c)
 		;
 }
 
-static void try_read(const char *what, int sig, int flags)
+static void try_read(const char *what, int sig, enum finish how)
 {
 	char buf[16];
 	pipe(pfd);
-	pid_t c = helper(sig, WRITE_PIPE);
+	pid_t c = helper(sig, how);
 	long r = read(pfd[0], buf, sizeof buf);
 	report(what, r);
 	reap(c);
@@ -122,9 +137,9 @@ int main(void)
 	setvbuf(stdout, NULL, _IONBF, 0);
 
 	set_handler(SIGUSR1, handler, SA_RESTART);
-	try_read("read, SA_RESTART", SIGUSR1, SA_RESTART);
+	try_read("read, SA_RESTART", SIGUSR1, WRITE_PIPE);
 	set_handler(SIGUSR1, handler, 0);
-	try_read("read, no SA_RESTART", SIGUSR1, 0);
+	try_read("read, no SA_RESTART", SIGUSR1, WRITE_PIPE);
 
 	try_wait("wait4, SA_RESTART", SA_RESTART);
 	try_wait("wait4, no SA_RESTART", 0);
@@ -170,15 +185,27 @@ int main(void)
 
 	/* Signals that interrupt nothing. */
 	signal(SIGUSR2, SIG_IGN);
-	try_read("read, SIGUSR2 ignored", SIGUSR2, 0);
+	try_read("read, SIGUSR2 ignored", SIGUSR2, WRITE_PIPE);
 	signal(SIGWINCH, SIG_DFL);
-	try_read("read, SIGWINCH default", SIGWINCH, 0);
+	try_read("read, SIGWINCH default", SIGWINCH, WRITE_PIPE);
 	set_handler(SIGUSR1, handler, 0);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	try_read("read, SIGUSR1 blocked", SIGUSR1, 0);
+	try_read("read, SIGUSR1 blocked", SIGUSR1, WRITE_PIPE);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
 	printf("  after unblocking: handler ran %d\n", handled);
+
+	/* Stopped and continued: no handler, so every kind restarts. */
+	handled = 0;
+	try_read("read, SIGSTOP + SIGCONT", SIGSTOP, CONTINUE_WRITE);
+	*word = 0;
+	c = helper(SIGSTOP, CONTINUE);
+	struct timespec one = {1, 0};
+	double t0 = monotonic();
+	long r = syscall(SYS_futex, word, FUTEX_WAIT, 0, &one, NULL, 0);
+	report("futex wait 1 s, SIGSTOP", r);
+	printf("  timed out after its one second: %d\n", monotonic() - t0 >= 0.99 && monotonic() - t0 < 1.5);
+	reap(c);
 	return 0;
 }

@@ -19,6 +19,7 @@ from .panic import Errno, OutOfMemory
 from .percpu import cpu_struct
 from .sched.core import sleep_on
 from .sched.wait import BlockOn
+from .signal_64 import exit_to_user_mode_in_syscall
 from .syscall_table import NR_syscalls
 from .syscalls import SYSCALL_CALLS, SYSCALL_TABLE, decode_args, syscall_name
 from .task import TASK_RUNNING, task_struct
@@ -70,7 +71,12 @@ def make_syscall_entry(cpu: cpu_struct) -> Callable[[], Optional[int]]:
             cpu.need_resched = True
         elif (tsk.pending or tsk.signal.shared_pending) and \
                 (tsk.pending | tsk.signal.shared_pending) & ~tsk.blocked:
-            cpu.need_resched = True   # deliver it on the way back to user mode
+            # Deliver it on the way back to user mode: here, unless the
+            # CPU stops anyway (the run loop then does it).
+            if not cpu.need_resched and ret is not None and tsk.orig_rax < 0:
+                ret = exit_to_user_mode_in_syscall(cpu, tsk, ret)
+            else:
+                cpu.need_resched = True
         if cpu.need_resched:
             cpu.hw.glue.stop()
         return ret if ret is None else ret & _MASK

@@ -22,6 +22,7 @@ from typing import Optional, Union
 from . import state
 from .panic import Errno
 from .percpu import current
+from .sched.core import wake_up_process
 from .siginfo import kernel_siginfo
 from .syscall_table import SYSCALL_NR
 from .syscalls import syscall
@@ -120,14 +121,12 @@ def fatal_signal_pending(tsk: task_struct) -> bool:
 
 def signal_wake_up(tsk: task_struct, fatal: bool = False) -> None:
     """Make `tsk` notice a signal: interrupt an interruptible sleep (a
-    killable one too when the signal is fatal), or stop its CPU at the
-    next syscall boundary."""
-    from .sched.core import wake_up_process
+    killable one too when the signal is fatal).  A runnable task notices
+    when it next returns to user mode; the running one (a signal it sent
+    itself, or a fault) at the end of its syscall (the entry checks) or
+    of its trap (the trap path stops the CPU)."""
     if tsk.state & TASK_INTERRUPTIBLE or (fatal and tsk.state & TASK_WAKEKILL):
         wake_up_process(tsk)
-    cpu = state.K.cpus[tsk.cpu]
-    if cpu.curr is tsk:
-        cpu.need_resched = True
 
 
 # --- generation ------------------------------------------------------------------

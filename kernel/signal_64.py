@@ -22,6 +22,7 @@ state; the red zone below the interrupted rsp is left alone.
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from typing import Optional
 
 from unicorn import x86_const as X
@@ -54,7 +55,8 @@ _GPRS = (X.UC_X86_REG_R8, X.UC_X86_REG_R9, X.UC_X86_REG_R10, X.UC_X86_REG_R11,
          X.UC_X86_REG_RDI, X.UC_X86_REG_RSI, X.UC_X86_REG_RBP, X.UC_X86_REG_RBX,
          X.UC_X86_REG_RDX, X.UC_X86_REG_RAX, X.UC_X86_REG_RCX, X.UC_X86_REG_RSP,
          X.UC_X86_REG_RIP, X.UC_X86_REG_RFLAGS)
-_I_RDI, _I_RSI, _I_RDX, _I_RAX, _I_RSP, _I_RIP, _I_FLAGS = 8, 9, 12, 13, 15, 16, 17
+_I_R11, _I_RDI, _I_RSI, _I_RDX, _I_RAX, _I_RCX, _I_RSP, _I_RIP, _I_FLAGS = \
+    3, 8, 9, 12, 13, 14, 15, 16, 17
 # The FPU in FXSAVE's order (FPSW before ST0-7: it sets the stack top).
 _FPU = ((X.UC_X86_REG_FPCW, X.UC_X86_REG_FPSW, X.UC_X86_REG_FPTAG, X.UC_X86_REG_FOP,
          X.UC_X86_REG_FIP, X.UC_X86_REG_FDP, X.UC_X86_REG_MXCSR)
@@ -84,8 +86,8 @@ X86_EFLAGS_TF, X86_EFLAGS_DF, X86_EFLAGS_RF = 0x100, 0x400, 0x10000
 
 # The FPU a handler starts with (fpu__clear_user_states): FNINIT's, MXCSR
 # at its default, SSE registers zero.
-_FPU_INIT = _SLOTS.pack(*([0] * 18), FCW_DEFAULT, 0, 0xFFFF, 0, 0, 0, MXCSR_DEFAULT,
-                        *([b""] * 24))[18 * 16:]
+_FPU_INIT_VALS = [FCW_DEFAULT, 0, 0xFFFF, 0, 0, 0, MXCSR_DEFAULT] + [bytes(10)] * 8 \
+    + [bytes(16)] * 16
 
 
 def restart_regs(tsk: task_struct, ka: Optional[k_sigaction], rax: int, rip: int) -> tuple[int, int]:
@@ -111,24 +113,83 @@ def restart_regs(tsk: task_struct, ka: Optional[k_sigaction], rax: int, rip: int
     return nr, rip - 2
 
 
-def do_signal(tsk: task_struct) -> None:
-    """arch_do_signal_or_restart: on the way back to user mode (tsk's
-    context loaded), run a handler for the first pending signal that has
-    one, or settle an interrupted syscall.  May not return to the guest
-    (a fatal signal ends the task)."""
-    ksig = get_signal(tsk)
-    if tsk.exit_state or tsk.state:
-        return
-    if ksig is not None:
-        handle_signal(tsk, *ksig)
-        return
+def signal_work(tsk: task_struct, vals: list) -> bool:
+    """The signal work of a return to user mode (exit_to_user_mode_loop's
+    arch_do_signal_or_restart), on the register image `vals` (_SLOTS
+    order): a frame for each deliverable signal with a handler, each on
+    top of the last (the last one's handler runs first), else the restart
+    of an interrupted syscall and sigsuspend's mask.  True if vals
+    changed.  May not return to the guest (a fatal signal ends the task:
+    tsk.exit_state is then set)."""
+    changed = False
+    while True:
+        ksig = get_signal(tsk)
+        if tsk.exit_state or tsk.state != TASK_RUNNING:
+            return False
+        if ksig is None:
+            break
+        handle_signal(tsk, *ksig, vals)
+        changed = True
+        if not signal_pending(tsk):
+            return True
     if tsk.orig_rax >= 0:
-        glue = state.K.cpus[tsk.cpu].hw.glue
-        rax, rip = glue.reg_read_batch(_RAX_RIP)
-        new = restart_regs(tsk, None, rax, rip)
-        if new != (rax, rip):
-            glue.reg_write_batch(_RAX_RIP, new)
+        rax, rip = vals[_I_RAX], vals[_I_RIP]
+        vals[_I_RAX], vals[_I_RIP] = restart_regs(tsk, None, rax, rip)
+        changed = changed or (rax, rip) != (vals[_I_RAX], vals[_I_RIP])
     restore_saved_sigmask(tsk)
+    return changed
+
+
+def read_user_regs(glue) -> list:
+    """Every register a frame holds, as a list in _SLOTS order."""
+    return list(_SLOTS.unpack(glue.reg_read_bytes(_ALL_REGS)))
+
+
+def write_user_regs(glue, vals: list) -> None:
+    glue.reg_write_bytes(_ALL_REGS, _SLOTS.pack(*vals))
+
+
+def exit_to_user_mode(tsk: task_struct) -> None:
+    """The work before tsk returns to user mode from the run loop (its
+    context loaded in its CPU): registers a sigreturn restored, then
+    signals and syscall restart."""
+    glue = state.K.cpus[tsk.cpu].hw.glue
+    vals = tsk.pending_regs
+    tsk.pending_regs = None
+    changed = vals is not None
+    if vals is None:
+        vals = read_user_regs(glue)
+    if signal_work(tsk, vals) or changed:
+        if not tsk.exit_state:
+            write_user_regs(glue, vals)
+
+
+def exit_to_user_mode_in_syscall(cpu, tsk: task_struct, ret: Optional[int],
+                                 vals: Optional[list] = None) -> Optional[int]:
+    """The same work done inside the syscall hook, when a signal is
+    pending at the end of a syscall (or rt_sigreturn restored `vals`) and
+    nothing else stops the CPU: no stop and restart of the engine.  The
+    hook has not yet written the syscall's return: vals gets rax = ret,
+    rip past the syscall, rcx/r11 as the instruction leaves them.  Returns
+    what the entry returns: ret if nothing changed, else None (the
+    registers are written here, rip 2 short: Unicorn adds the syscall's
+    length when the hook returns)."""
+    glue = cpu.hw.glue
+    if vals is None:
+        vals = read_user_regs(glue)
+        regs = cpu.hw.regs
+        vals[_I_RAX] = ret & _M64
+        vals[_I_RIP] = vals[_I_RCX] = regs[7]
+        vals[_I_R11] = regs[8]
+        if not signal_work(tsk, vals):
+            return None if tsk.exit_state or tsk.state != TASK_RUNNING else ret
+    elif signal_pending(tsk):
+        signal_work(tsk, vals)
+    if tsk.exit_state or tsk.state != TASK_RUNNING:
+        return None
+    vals[_I_RIP] -= 2
+    write_user_regs(glue, vals)
+    return None
 
 
 def restore_saved_sigmask(tsk: task_struct) -> None:
@@ -142,19 +203,15 @@ def sigmask_to_save(tsk: task_struct) -> int:
     return tsk.blocked if tsk.saved_sigmask is None else tsk.saved_sigmask
 
 
-def handle_signal(tsk: task_struct, info: kernel_siginfo, ka: k_sigaction) -> None:
-    """Run ka's handler for info.signo: restart rules, frame, then the
-    handler's mask (signal_delivered), or SIGSEGV if no frame fits."""
-    glue = state.K.cpus[tsk.cpu].hw.glue
-    raw = glue.reg_read_bytes(_ALL_REGS)
-    vals = list(_SLOTS.unpack(raw))
+def handle_signal(tsk: task_struct, info: kernel_siginfo, ka: k_sigaction, vals: list) -> None:
+    """Run ka's handler for info.signo on the register image vals:
+    restart rules, the frame, the handler's registers and mask
+    (signal_delivered), or SIGSEGV if no frame fits."""
     vals[_I_RAX], vals[_I_RIP] = restart_regs(tsk, ka, vals[_I_RAX], vals[_I_RIP])
     sig = info.signo
-    handler_regs = setup_rt_frame(tsk, info, ka, vals)
-    if handler_regs is None:
+    if not setup_rt_frame(tsk, info, ka, vals):
         force_sigsegv(sig, tsk)
         return
-    glue.reg_write_bytes(_HANDLER_IDS, handler_regs)
     # signal_delivered: the handler runs with sa_mask (and the signal
     # itself, unless SA_NODEFER) blocked; the frame holds the old mask.
     blocked = tsk.blocked | ka.mask
@@ -164,11 +221,6 @@ def handle_signal(tsk: task_struct, info: kernel_siginfo, ka: k_sigaction) -> No
     tsk.saved_sigmask = None
     if tsk.sas_ss_flags & SS_AUTODISARM:
         sas_ss_reset(tsk)
-
-
-_HANDLER_IDS = (X.UC_X86_REG_RDI, X.UC_X86_REG_RSI, X.UC_X86_REG_RDX, X.UC_X86_REG_RAX,
-                X.UC_X86_REG_RSP, X.UC_X86_REG_RIP, X.UC_X86_REG_RFLAGS) + _FPU
-_HANDLER_GPRS = struct.Struct("<" + "Q8x" * 7)
 
 
 # --- sigaltstack -----------------------------------------------------------------
@@ -237,61 +289,78 @@ def get_sigframe(tsk: task_struct, ka: k_sigaction, rsp: int) -> Optional[tuple[
     return sp, fp
 
 
-def fxsave(vals: list) -> bytes:
-    """The FXSAVE image of the FPU registers in vals (with Linux's software
-    bytes: magic, sizes, FP|SSE), from _SLOTS' FPU part."""
+@lru_cache(maxsize=64)
+def abridged_tag(ftag: int) -> int:
+    """FXSAVE's tag byte: bit i set unless physical register i is empty."""
+    return sum(1 << i for i in range(8) if (ftag >> (2 * i)) & 3 != 3)
+
+
+@lru_cache(maxsize=64)
+def full_tag(abridged: int) -> int:
+    """The tag word an FXSAVE tag byte restores (empty = 3, else valid)."""
+    return sum(3 << (2 * i) for i in range(8) if not abridged & (1 << i))
+
+
+def fxsave_fields(vals: list) -> tuple:
+    """The fields of _FXSAVE for the FPU registers in vals (with Linux's
+    software bytes: magic, sizes, FP|SSE)."""
     fcw, fsw, ftag, fop, fip, fdp, mxcsr = vals[18:25]
-    abridged = 0
-    for i in range(8):
-        if (ftag >> (2 * i)) & 3 != 3:
-            abridged |= 1 << i
-    return _FXSAVE.pack(fcw, fsw, abridged, fop, fip, fdp, mxcsr, MXCSR_MASK, *vals[25:49],
-                        FP_XSTATE_MAGIC1, FPSTATE_SIZE, 3, FPSTATE_SIZE)
+    return (fcw, fsw, abridged_tag(ftag), fop, fip, fdp, mxcsr, MXCSR_MASK, *vals[25:49],
+            FP_XSTATE_MAGIC1, FPSTATE_SIZE, 3, FPSTATE_SIZE)
 
 
-def fxrstor_slots(buf: bytes) -> Optional[bytes]:
-    """The FPU slots (for reg_write_bytes) an FXSAVE image restores, or
-    None if FXRSTOR would fault on it (reserved MXCSR bits)."""
-    fcw, fsw, abridged, fop, fip, fdp, mxcsr, _mask, *regs = _FXSAVE.unpack(buf)[:32]
+def fxrstor_vals(buf: bytes, off: int = 0) -> Optional[list]:
+    """The FPU values (_SLOTS' FPU part) the FXSAVE image at buf[off:]
+    restores, or None if FXRSTOR would fault on it (reserved MXCSR bits)."""
+    fcw, fsw, abridged, fop, fip, fdp, mxcsr, _mask, *regs = _FXSAVE.unpack_from(buf, off)[:32]
     if mxcsr & ~MXCSR_MASK:
         return None
-    ftag = 0
-    for i in range(8):
-        if not abridged & (1 << i):
-            ftag |= 3 << (2 * i)
-    return _SLOTS.pack(*([0] * 18), fcw, fsw, ftag, fop, fip, fdp, mxcsr, *regs)[18 * 16:]
+    return [fcw, fsw, full_tag(abridged), fop, fip, fdp, mxcsr, *regs]
 
 
 def setup_rt_frame(tsk: task_struct, info: kernel_siginfo, ka: k_sigaction,
-                   vals: list) -> Optional[bytes]:
-    """Write the frame for ka's handler over the registers `vals` (_SLOTS
-    order); returns the handler's registers (_HANDLER_IDS slots), or None
-    if the frame cannot be written (no SA_RESTORER, a bad or overflowing
-    stack)."""
+                   vals: list) -> bool:
+    """Write the frame for ka's handler over the register image vals, and
+    make vals the handler's registers.  False if the frame cannot be
+    written (no SA_RESTORER, a bad or overflowing stack)."""
     if not ka.flags & SA_RESTORER:
-        return None
-    rsp = vals[_I_RSP]
-    where = get_sigframe(tsk, ka, rsp)
+        return False
+    where = get_sigframe(tsk, ka, vals[_I_RSP])
     if where is None:
-        return None
+        return False
     frame, fp = where
     mask = sigmask_to_save(tsk)
-    uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
-    head = _UC_HEAD.pack(ka.restorer, uc_flags, 0, tsk.sas_ss_sp, tsk.sas_ss_flags,
-                         tsk.sas_ss_size)
-    sc = _SIGCONTEXT.pack(*vals[:18], USER_CS, 0, 0, USER_DS, tsk.error_code, tsk.trap_nr,
-                          mask & 0xFFFFFFFFFFFFFFFF, tsk.cr2, fp)
-    body = head + sc + bytes(64) + struct.pack("<Q", mask)
+    # One write from the frame to the end of the fpstate (fp is always
+    # frame + 456: 440 bytes of frame, 16 of padding).  Without SA_SIGINFO
+    # the siginfo (and the padding) are zero, not the stack's old bytes.
+    image = _FULL_FRAME.pack(ka.restorer, UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, 0,
+                             tsk.sas_ss_sp, tsk.sas_ss_flags, tsk.sas_ss_size, *vals[:18],
+                             USER_CS, 0, 0, USER_DS, tsk.error_code, tsk.trap_nr, mask,
+                             tsk.cr2, fp, mask,
+                             info.pack() if ka.flags & SA_SIGINFO else _NO_SIGINFO,
+                             *fxsave_fields(vals))
     try:
-        copy_to_user(fp, fxsave(vals))
-        copy_to_user(frame, body)
-        if ka.flags & SA_SIGINFO:
-            copy_to_user(frame + INFO_OFF, info.pack())
+        copy_to_user(frame, image)
     except Errno:
-        return None
-    flags = vals[_I_FLAGS] & ~(X86_EFLAGS_DF | X86_EFLAGS_RF | X86_EFLAGS_TF)
-    return _HANDLER_GPRS.pack(info.signo, frame + INFO_OFF, frame + UC_OFF, 0, frame,
-                              ka.handler & _M64, flags) + _FPU_INIT
+        return False
+    vals[_I_RDI] = info.signo
+    vals[_I_RSI] = frame + INFO_OFF
+    vals[_I_RDX] = frame + UC_OFF
+    vals[_I_RAX] = 0
+    vals[_I_RSP] = frame
+    vals[_I_RIP] = ka.handler & _M64
+    vals[_I_FLAGS] &= ~(X86_EFLAGS_DF | X86_EFLAGS_RF | X86_EFLAGS_TF)
+    vals[18:] = _FPU_INIT_VALS
+    return True
+
+
+_NO_SIGINFO = bytes(128)
+FP_OFF = 456                            # fp - frame, as get_sigframe lays them out
+# The whole image: _UC_HEAD, _SIGCONTEXT, reserved1, uc_sigmask, siginfo,
+# padding, _FXSAVE.
+_STACK = struct.Struct("<QI4xQ")        # stack_t: ss_sp, ss_flags, ss_size
+_FULL_FRAME = struct.Struct(_UC_HEAD.format + _SIGCONTEXT.format[1:] + "64xQ128s16x"
+                            + _FXSAVE.format[1:])
 
 
 # --- rt_sigreturn ---------------------------------------------------------------------
@@ -304,76 +373,71 @@ def _canonical(addr: int) -> bool:
 def sys_rt_sigreturn() -> Optional[int]:
     """Return from a handler: restore the registers, FPU, mask and
     alternate stack of the frame at rsp - 8 (the handler may have edited
-    them).  rax is the frame's, and rcx/r11 are the frame's too, so the
-    registers are loaded on the way back to user mode (tsk.pending_regs)
-    and the entry leaves them alone.  A frame that cannot be read gets
-    SIGSEGV and returns 0; one whose return to user mode would fault (a
-    kernel or foreign code or stack segment, a non-canonical rip) is
-    loaded and gets SIGSEGV, as the IRET's #GP gives on Linux."""
+    them).  rax, rcx and r11 are the frame's, so the registers are loaded
+    here (or on the way back to user mode, tsk.pending_regs) and the entry
+    leaves them alone.  A frame that cannot be read gets SIGSEGV and
+    returns 0; one whose return to user mode would fault (a kernel or
+    foreign code or stack segment, a non-canonical rip) gets SIGSEGV, as
+    the IRET's #GP gives on Linux, and is never loaded as such."""
     tsk = current()
     cpu = state.K.cpus[tsk.cpu]
-    rsp = cpu.hw.glue.reg_read_batch(_RSP)[0]
+    glue = cpu.hw.glue
+    rsp = glue.reg_read_batch(_RSP)[0]
     frame = (rsp - 8) & _M64
-    try:
-        if frame + FRAME_SIZE > TASK_SIZE:
-            raise Errno(EFAULT)
-        buf = copy_from_user(frame, SIGMASK_OFF + 8)
-    except Errno:
+    if frame + FRAME_SIZE > TASK_SIZE:
         return signal_fault(tsk)
+    try:                                 # the frame and, where it usually is, the fpstate
+        buf = copy_from_user(frame, _FULL_FRAME.size)
+    except Errno:
+        try:
+            buf = copy_from_user(frame, SIGMASK_OFF + 8)
+        except Errno:
+            return signal_fault(tsk)
     uc_flags = struct.unpack_from("<Q", buf, UC_OFF)[0]
     set_current_blocked(tsk, struct.unpack_from("<Q", buf, SIGMASK_OFF)[0])
-    ss_sp, ss_flags, ss_size = struct.unpack_from("<QI4xQ", buf, UC_OFF + 16)
-    try:
-        do_sigaltstack(tsk, (ss_sp, ss_flags, ss_size), rsp)
-    except Errno:
-        pass                             # restore_altstack squashes all but EFAULT
+    ss = _STACK.unpack_from(buf, UC_OFF + 16)
+    if ss != (tsk.sas_ss_sp, tsk.sas_ss_flags, tsk.sas_ss_size):
+        try:
+            do_sigaltstack(tsk, ss, rsp)
+        except Errno:
+            pass                         # restore_altstack squashes all but EFAULT
     sc = _SIGCONTEXT.unpack_from(buf, MCTX_OFF)
-    gprs = list(sc[:18])
+    vals = list(sc[:18])
     cs, ss, fpstate = sc[18] | 3, sc[21] | 3, sc[26]
-    gprs[_I_FLAGS] = (cpu.hw.regs[8] & ~FIX_EFLAGS) | (gprs[_I_FLAGS] & FIX_EFLAGS)
+    vals[_I_FLAGS] = (cpu.hw.regs[8] & ~FIX_EFLAGS) | (vals[_I_FLAGS] & FIX_EFLAGS)
     tsk.orig_rax = -1                    # no syscall restart after this
     tsk.restart_block = None             # a pending restart_syscall is EINTR now
-    cpu.need_resched = True              # load the registers before user mode
-    fpu: Optional[bytes] = _FPU_INIT     # no fpstate: the initial FPU
-    if fpstate:
+    fpu: Optional[list] = _FPU_INIT_VALS   # no fpstate: the initial FPU
+    if fpstate == frame + FP_OFF and len(buf) == _FULL_FRAME.size:
+        fpu = fxrstor_vals(buf, FP_OFF)
+    elif fpstate:
         try:
-            fpu = fxrstor_slots(copy_from_user(fpstate, FPSTATE_SIZE))
+            fpu = fxrstor_vals(copy_from_user(fpstate, FPSTATE_SIZE))
         except Errno:
             fpu = None
     if fpu is None:
         # The general registers are loaded, the FPU is not: SIGSEGV, rax 0.
-        gprs[_I_RAX] = 0
-        tsk.pending_regs = (_GPRS, _GPR_SLOTS.pack(*gprs))
+        vals[_I_RAX] = 0
+        vals += read_user_regs(glue)[18:]
         force_sig(SIGSEGV, tsk)
+    else:
+        vals += fpu
+        if state.K.listeners:
+            state.K.emit("sigreturn", task=tsk, mask=tsk.blocked, ret=vals[_I_RAX])
+        if ss != USER_DS and not uc_flags & UC_STRICT_RESTORE_SS:
+            ss = USER_DS                 # force_valid_ss
+        if cs != USER_CS or ss != USER_DS or not _canonical(vals[_I_RIP]):
+            force_sig(SIGSEGV, tsk)      # never loaded: the CPU stays at CPL 3
+    if cpu.need_resched:
+        tsk.pending_regs = vals          # loaded by the run loop
         return None
-    tsk.pending_regs = (_ALL_REGS, _GPR_SLOTS.pack(*gprs) + fpu)
-    if state.K.listeners:
-        state.K.emit("sigreturn", task=tsk, mask=tsk.blocked, ret=gprs[_I_RAX])
-    if ss != USER_DS and not uc_flags & UC_STRICT_RESTORE_SS:
-        ss = USER_DS                     # force_valid_ss
-    if cs != USER_CS or ss != USER_DS or not _canonical(gprs[_I_RIP]):
-        force_sig(SIGSEGV, tsk)          # never loaded: the CPU stays at CPL 3
-    return None
+    return exit_to_user_mode_in_syscall(cpu, tsk, None, vals)
 
 
-_GPR_SLOTS = struct.Struct("<" + "Q8x" * 18)
+
 
 
 def signal_fault(tsk: task_struct) -> int:
     """A sigreturn frame that cannot be read: SIGSEGV, and 0 returned."""
     force_sig(SIGSEGV, tsk)
     return 0
-
-
-def exit_to_user_mode(tsk: task_struct) -> None:
-    """The work before tsk returns to user mode, its context loaded:
-    registers a sigreturn restores, then signals and syscall restart.
-    As exit_to_user_mode_loop, every deliverable signal gets its frame
-    now, each on top of the last: the last one's handler runs first."""
-    if tsk.pending_regs is not None:
-        ids, data = tsk.pending_regs
-        tsk.pending_regs = None
-        state.K.cpus[tsk.cpu].hw.glue.reg_write_bytes(ids, data)
-    do_signal(tsk)
-    while signal_pending(tsk) and not tsk.exit_state and tsk.state == TASK_RUNNING:
-        do_signal(tsk)

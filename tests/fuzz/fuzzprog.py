@@ -400,6 +400,39 @@ def _kill() -> st.SearchStrategy[Record]:
         st.tuples(pid, sig).map(lambda t: (SYSCALL_NR["tkill"], list(t))))
 
 
+def _signals() -> st.SearchStrategy:
+    """The signal calls that neither block for good nor jump: sigtimedwait
+    with a bounded timeout, sigqueueinfo with a guest-made siginfo,
+    sigaltstack with a STORE-built stack_t, restart_syscall."""
+    pid = st.one_of(st.sampled_from([0, -1, 1, 2, 3, 4, 99999, -(1 << 31)]).map(
+        lambda v: (K_LIT, v)), res())
+    sig = st.one_of(st.integers(0, 66), st.sampled_from([-1, 1 << 31, U64])).map(
+        lambda v: (K_LIT, v))
+    bounded = st.one_of(st.sampled_from([0, 1, 2, 3, 4, 5, 6]).map(
+        lambda i: (K_BUF, TIMESPEC_BASE + 16 * i)), lit(WILD_PTRS[1:]))
+    setsize = lit([8, 0, 4, 16, U64])
+    info = st.one_of(st.just((K_BUF, STRUCT_BASE + 0x500)), ptr())
+    code = st.sampled_from([-1, -2, -6, -60, -7, -100, 0, 1, 0x80, 3])
+    stack = STRUCT_BASE + 0x580
+    return st.one_of(
+        _rec("rt_sigtimedwait", st.one_of(buf(), ptr()), st.one_of(st.just((K_LIT, 0)), ptr()),
+             bounded, setsize).map(lambda r: [r]),
+        st.tuples(code, st.sampled_from(["rt_sigqueueinfo", "rt_tgsigqueueinfo"]), pid, pid,
+                  sig, info).map(
+            lambda t: [(STORE, [(K_LIT, STRUCT_BASE + 0x508), (K_LIT, t[0] & U64)]),
+                       (SYSCALL_NR[t[1]], [t[2], t[4], t[5]] if t[1] == "rt_sigqueueinfo"
+                        else [t[2], t[3], t[4], t[5]])]),
+        st.tuples(st.one_of(buf(), lit(WILD_PTRS)), st.sampled_from([0, 1, 2, 4, 1 << 31, 7, U64]),
+                  st.sampled_from([0, 2047, 2048, 8192, 1 << 16, U64]),
+                  st.one_of(st.just((K_BUF, stack)), st.just((K_LIT, 0)), ptr()),
+                  st.one_of(st.just((K_LIT, 0)), ptr())).map(
+            lambda t: [(STORE, [(K_LIT, stack), t[0]]), (STORE, [(K_LIT, stack + 8), (K_LIT, t[1])]),
+                       (STORE, [(K_LIT, stack + 16), (K_LIT, t[2])]),
+                       (SYSCALL_NR["sigaltstack"], [t[3], t[4]])]),
+        _rec("restart_syscall").map(lambda r: [r]),
+    )
+
+
 def _nanosleep() -> st.SearchStrategy[Record]:
     short = st.sampled_from([0, 1, 4]).map(lambda i: (K_BUF, TIMESPEC_BASE + 16 * i))
     return st.one_of(
@@ -417,7 +450,8 @@ BLOCKING_OR_EXEC = {"execve", "execveat", "pause", "rt_sigsuspend", "exit", "exi
                     "futex_wait", "futex_waitv", "accept", "accept4", "recvfrom", "recvmsg",
                     "msgrcv", "semop", "semtimedop", "mq_timedreceive", "io_getevents",
                     "read", "readv", "preadv", "preadv2", "kill", "tkill", "tgkill",
-                    "reboot", "kexec_load", "kexec_file_load"}
+                    "reboot", "kexec_load", "kexec_file_load", "restart_syscall",
+                    "rt_sigqueueinfo", "rt_tgsigqueueinfo"}
 ANY_NR = sorted(nr for name, nr in SYSCALL_NR.items() if name not in BLOCKING_OR_EXEC)
 
 
@@ -524,11 +558,26 @@ def _one() -> st.SearchStrategy[list[Record]]:
                      _nanosleep(), _clone(), _rec("vfork"), _any(), _any())
     single = st.integers(0, 99).flatmap(lambda k: leave if k < 2 else base)
     group = st.one_of(single.map(lambda r: [r]), single.map(lambda r: [r]),
-                      single.map(lambda r: [r]), _clone3(), _sigaction(), _iov())
+                      single.map(lambda r: [r]), _clone3(), _sigaction(), _iov(), _signals())
     # exec ends the program that runs it: 3 % of groups.
     return st.integers(0, 99).flatmap(lambda k: _exec() if k < 3 else group)
 
 
 def programs(max_size: int = 24, min_size: int = 1) -> st.SearchStrategy[list[Record]]:
     return st.lists(_one(), min_size=min_size, max_size=max_size).map(
+        lambda groups: [r for g in groups for r in g])
+
+
+def signal_programs(max_size: int = 30) -> st.SearchStrategy[list[Record]]:
+    """Programs about signals: handlers (ours, SIG_DFL/SIG_IGN, wild) and
+    masks, signals sent every way, waits for them, forks and reaps, so
+    that deliveries land on frames, restarts and sigreturns."""
+    mask = _rec("rt_sigprocmask", lit([0, 1, 2]), st.one_of(buf(), st.just((K_LIT, 0))),
+                st.one_of(buf(), st.just((K_LIT, 0))), lit([8]))
+    one = st.one_of(_sigaction(), _sigaction(), _signals(), _signals(),
+                    _kill().map(lambda r: [r]), _kill().map(lambda r: [r]),
+                    mask.map(lambda r: [r]), _fork().map(lambda r: [r]),
+                    _wait().map(lambda r: [r]), _touch().map(lambda r: [r]),
+                    _nanosleep().map(lambda r: [r]))
+    return st.lists(one, min_size=1, max_size=max_size).map(
         lambda groups: [r for g in groups for r in g])

@@ -15,7 +15,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from .fuzzprog import Record, check_program, programs, tinyunix_available
+from .fuzzprog import Record, check_program, programs, signal_programs, tinyunix_available
 
 EXAMPLES = int(os.environ.get("TINYUNIX_FUZZ_EXAMPLES", "40"))
 
@@ -41,4 +41,15 @@ def test_random_syscall_programs(prog: list[Record]) -> None:
                                  HealthCheck.function_scoped_fixture])
 @given(prog=programs(max_size=60, min_size=15))
 def test_long_syscall_programs(prog: list[Record]) -> None:
+    check_program(prog)
+
+
+@settings(derandomize=True, max_examples=max(10, EXAMPLES // 2), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(prog=signal_programs())
+def test_signal_programs(prog: list[Record]) -> None:
+    """Handlers, masks, kill/tgkill/sigqueueinfo, sigtimedwait, sigaltstack
+    and forks mixed: frames are built on wild stacks, SIGSEGV is forced,
+    restarts and sigreturns happen, all under --check."""
     check_program(prog)
