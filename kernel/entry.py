@@ -19,6 +19,7 @@ from .panic import Errno, OutOfMemory
 from .percpu import cpu_struct
 from .sched.core import sleep_on
 from .sched.wait import BlockOn
+from .signal import fatal_signal_pending, signal_pending
 from .signal_64 import exit_to_user_mode_in_syscall
 from .syscall_table import NR_syscalls
 from .syscalls import SYSCALL_CALLS, SYSCALL_TABLE, decode_args, syscall_name
@@ -93,7 +94,6 @@ def block_syscall(tsk: task_struct, b: BlockOn, nr: int) -> Optional[int]:
     None, or, when a pending signal already ends that wait, return the
     syscall's result now (b.interrupted_result(), usually -ERESTART*).
     tsk.orig_rax keeps nr while the syscall sleeps or must be restarted."""
-    from .signal import fatal_signal_pending, signal_pending
     if (signal_pending(tsk) if b.interruptible else
             b.killable and fatal_signal_pending(tsk)):
         ret = b.interrupted_result()

@@ -386,7 +386,7 @@ def get_signal(tsk: task_struct) -> Optional[tuple[kernel_siginfo, k_sigaction]]
     """Dequeue pending signals and take their default actions until one
     has a handler to run: that one's (info, action), or None.  May not
     return to the guest: a fatal signal ends the group here."""
-    from .exit import do_group_exit
+    do_group_exit = exit.do_group_exit
     sighand = tsk.sighand
     while True:
         if tsk.signal.flags & SIGNAL_GROUP_EXIT:
@@ -459,6 +459,11 @@ def kill_pgrp_info(sig: int, info: SigInfo, pgrp: int) -> None:
                 err = e.errno
     if not found:
         raise Errno(err)
+
+
+def kill_pgrp(pgrp: int, sig: int, info: SigInfo = SEND_SIG_PRIV) -> None:
+    """sig to every process of group pgrp (ESRCH if there is none)."""
+    kill_pgrp_info(sig, info, pgrp)
 
 
 def kill_something_info(sig: int, info: SigInfo, pid: int) -> None:
@@ -540,3 +545,7 @@ def sys_restart_syscall() -> int:
     fn = tsk.restart_block or do_no_restart_syscall
     tsk.restart_block = None
     return fn()
+
+
+# Last: kernel/exit.py imports this module; get_signal calls exit.do_group_exit.
+from . import exit  # noqa: E402

@@ -119,13 +119,14 @@ def signal_work(tsk: task_struct, vals: list) -> bool:
     order): a frame for each deliverable signal with a handler, each on
     top of the last (the last one's handler runs first), else the restart
     of an interrupted syscall and sigsuspend's mask.  True if vals
-    changed.  May not return to the guest (a fatal signal ends the task:
-    tsk.exit_state is then set)."""
+    changed.  May not return to the guest: a fatal signal ends the task
+    (tsk.exit_state is then set); a stop (job control) leaves it not
+    running, with the frames built so far in vals."""
     changed = False
     while True:
         ksig = get_signal(tsk)
         if tsk.exit_state or tsk.state != TASK_RUNNING:
-            return False
+            return changed
         if ksig is None:
             break
         handle_signal(tsk, *ksig, vals)
@@ -182,10 +183,15 @@ def exit_to_user_mode_in_syscall(cpu, tsk: task_struct, ret: Optional[int],
         vals[_I_RIP] = vals[_I_RCX] = regs[7]
         vals[_I_R11] = regs[8]
         if not signal_work(tsk, vals):
-            return None if tsk.exit_state or tsk.state != TASK_RUNNING else ret
+            return None if tsk.exit_state else ret
     elif signal_pending(tsk):
         signal_work(tsk, vals)
-    if tsk.exit_state or tsk.state != TASK_RUNNING:
+    if tsk.exit_state:
+        return None
+    if tsk.state != TASK_RUNNING:
+        # Stopped: the CPU stops after this hook, and the registers are
+        # loaded when the task runs again (exit_to_user_mode).
+        tsk.pending_regs = vals
         return None
     vals[_I_RIP] -= 2
     write_user_regs(glue, vals)
