@@ -24,11 +24,16 @@ from emu.paging import PAGE_SIZE                         # noqa: E402
 from kernel.main import boot                             # noqa: E402
 from kernel.mm.memory import FAULT_WRITE, VM_READ, VM_WRITE, handle_mm_fault  # noqa: E402
 from kernel.mm.mmap import new_mm                        # noqa: E402
-from kernel.state import Options                         # noqa: E402
+from kernel.state import Options, entered                # noqa: E402
 
 
 def measure(mib: int, repeats: int) -> dict:
     K = boot(Options(memory=(mib + 64) << 20))
+    with entered(K):
+        return _measure(K, mib, repeats)
+
+
+def _measure(K, mib: int, repeats: int) -> dict:
     alloc = K.alloc
     pml4e = K.machine.kernel_pml4e
     mm = new_mm(alloc, pml4e, None)

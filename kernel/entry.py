@@ -44,6 +44,8 @@ def make_syscall_entry(cpu: cpu_struct) -> Callable[[], Optional[int]]:
     def entry_SYSCALL_64() -> Optional[int]:
         # Hot path: one Python frame here plus the generated call, which
         # reads only the argument registers its handler takes.
+        if state.K is not K:
+            return state.call_entered(K, cpu, entry_SYSCALL_64)
         regs = cpu.hw.regs
         nr = regs[0]
         tsk = cpu.curr

@@ -50,10 +50,10 @@ class futex_q:
     woken: bool = False        # dequeued by a futex wake (Linux: lock_ptr = NULL)
 
 
-_queues: dict[tuple, wait_queue_head] = {}
-# The futex_q of each task asleep in futex_wait.  Dropped when the wait
-# ends, or at exit (futex_exit_release) if a signal cut the wait short.
-_futex_q: dict[task_struct, futex_q] = {}
+# Per machine: state.K.futex_queues (key -> wait_queue_head) and
+# state.K.futex_q, the futex_q of each task asleep in futex_wait.  A
+# futex_q is dropped when the wait ends, or at exit (futex_exit_release)
+# if a signal cut the wait short.
 
 
 def futex_to_flags(op: int) -> int:
@@ -90,16 +90,16 @@ def get_futex_key(uaddr: int, flags: int, write: bool = False) -> tuple:
 
 
 def _queue(key: tuple) -> wait_queue_head:
-    q = _queues.get(key)
+    q = state.K.futex_queues.get(key)
     if q is None:
-        q = _queues[key] = wait_queue_head()
+        q = state.K.futex_queues[key] = wait_queue_head()
     return q
 
 
 def _drop_if_empty(key: tuple) -> None:
-    q = _queues.get(key)
+    q = state.K.futex_queues.get(key)
     if q is not None and not q.waiters:
-        del _queues[key]
+        del state.K.futex_queues[key]
 
 
 def _s32(v: int) -> int:
@@ -110,12 +110,12 @@ def _s32(v: int) -> int:
 def futex_wake_key(key: tuple, nr_wake: int, bitset: int = FUTEX_BITSET_MATCH_ANY) -> int:
     """Wake waiters on key whose bitset meets `bitset`.  As in Linux the
     count is checked after each wake, so nr_wake <= 0 still wakes one."""
-    q = _queues.get(key)
+    q = state.K.futex_queues.get(key)
     if q is None:
         return 0
     ret = 0
     for t in list(q.waiters):
-        fq = _futex_q.get(t)
+        fq = state.K.futex_q.get(t)
         if fq is None:
             raise BUG(f"futex_wake_key: task {t.pid} queued without a futex_q")
         if not fq.bitset & bitset:
@@ -148,16 +148,16 @@ def futex_wait(uaddr: int, flags: int, val: int, deadline: int, bitset: int) -> 
     if get_user_u32(uaddr) != val:
         raise Errno(EAGAIN)
     tsk = current()
-    old = _futex_q.get(tsk)               # left by a wait a signal cut short
+    old = state.K.futex_q.get(tsk)  # left by a wait a signal cut short
     if old is not None:
         _drop_if_empty(old.key)
     fq = futex_q(key, bitset)
-    _futex_q[tsk] = fq
+    state.K.futex_q[tsk] = fq
 
     def dequeue() -> None:
         # Nothing holds us on a queue now; fq.key is where a requeue put us.
-        if _futex_q.get(tsk) is fq:
-            del _futex_q[tsk]
+        if state.K.futex_q.get(tsk) is fq:
+            del state.K.futex_q[tsk]
         _drop_if_empty(fq.key)
 
     def interrupted() -> int:
@@ -197,7 +197,7 @@ def futex_requeue(uaddr1: int, flags: int, uaddr2: int, nr_wake: int, nr_requeue
     key2 = get_futex_key(uaddr2, flags)
     if cmpval is not None and get_user_u32(uaddr1) != cmpval:
         raise Errno(EAGAIN)
-    q1 = _queues.get(key1)
+    q1 = state.K.futex_queues.get(key1)
     if q1 is None:
         return 0
     task_count = 0
@@ -205,7 +205,7 @@ def futex_requeue(uaddr1: int, flags: int, uaddr2: int, nr_wake: int, nr_requeue
         if task_count - nr_wake >= nr_requeue:
             break
         task_count += 1
-        fq = _futex_q.get(t)
+        fq = state.K.futex_q.get(t)
         if fq is None:
             raise BUG(f"futex_requeue: task {t.pid} queued without a futex_q")
         if task_count <= nr_wake:
@@ -367,7 +367,7 @@ def _fetch_robust_entry(uaddr: int) -> tuple[int, bool]:
 def exit_robust_list(tsk: task_struct) -> None:
     """futex_exit_release for a dying thread (current): walk its robust
     list as exit_robust_list does.  A bad list is silently dropped."""
-    fq = _futex_q.pop(tsk, None)
+    fq = state.K.futex_q.pop(tsk, None)
     if fq is not None:
         _drop_if_empty(fq.key)
     head = tsk.robust_list

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from typing import Callable, Optional
 
 from emu.machine import Machine
 
@@ -17,7 +18,7 @@ from .mm.page_alloc import FrameAllocator
 from .mm.pgtable import PageTables
 from .percpu import cpu_struct, set_running_cpu
 from .pid import PidAllocator
-from .sched.core import rdtsc_virtual, run
+from .sched.core import make_rdtsc_entry, run
 from .sched.wait import wait_queue_head
 from .state import KernelState, Options
 from .task import PF_KTHREAD, TASK_INTERRUPTIBLE, fs_struct, sighand_struct, signal_struct, task_struct
@@ -43,13 +44,21 @@ def _kernel_task(pid: int, comm: str) -> task_struct:
 
 
 def boot(opts: Options) -> KernelState:
+    """A new machine and its kernel, ready for start_guest.  Boot enters
+    the new kernel and leaves it again: the caller's state.K is as before."""
     machine = Machine(opts.memory)
     alloc = FrameAllocator(machine, opts.fail_alloc)
     K = KernelState(opts=opts, machine=machine, alloc=alloc, pids=PidAllocator(opts.pid_max))
     K.rng = random.Random(opts.seed)
-    state.set_state(K)
+    with state.entered(K):
+        start_kernel(K)
+    return K
+
+
+def start_kernel(K: KernelState) -> None:
+    machine = K.machine
     # The kernel-only address space CPUs use between tasks (swapper_pg_dir).
-    K.swapper_pt = PageTables(alloc, machine.kernel_pml4e)
+    K.swapper_pt = PageTables(K.alloc, machine.kernel_pml4e)
     K.swapper_cr3 = K.swapper_pt.cr3
     K.overlay = Overlay()
 
@@ -60,7 +69,7 @@ def boot(opts: Options) -> KernelState:
 
     cpu = cpu_struct(0)
     K.cpus.append(cpu)
-    cpu.hw = machine.add_cpu(make_syscall_entry(cpu), make_trap_entry(cpu), rdtsc_virtual)
+    cpu.hw = machine.add_cpu(make_syscall_entry(cpu), make_trap_entry(cpu), make_rdtsc_entry(cpu))
     cpu.hw.start_paging(K.swapper_cr3)
     set_running_cpu(cpu)
     init = _kernel_task(K.pids.alloc_pid(), "init")
@@ -69,12 +78,17 @@ def boot(opts: Options) -> KernelState:
     kthreadd = _kernel_task(K.pids.alloc_pid(), "kthreadd")
     kthreadd.real_parent = kthreadd.parent = init
     K.tasks[kthreadd.pid] = kthreadd
-    return K
 
 
 def start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes],
                 cwd: str) -> task_struct:
     """Create init's child that runs `gpath` (raises on exec failure)."""
+    with state.entered(K):
+        return _start_guest(K, gpath, argv, envp, cwd)
+
+
+def _start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes],
+                 cwd: str) -> task_struct:
     from .exec import exec_binprm, open_exec
     init = K.init_task
     pid = K.pids.alloc_pid()
@@ -112,14 +126,23 @@ def start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes]
     return t
 
 
-def run_kernel(K: KernelState) -> None:
-    run(K.cpus[0])
-    if K.listeners:
-        K.emit("halt")   # the run loop is done: --check audits what is left
+def run_kernel(K: KernelState, until: Optional[Callable[[], bool]] = None) -> bool:
+    """Run machine K until no user task is left (or the run is stopped);
+    True when it is over.  With `until`, return False early, between two
+    scheduling decisions, once until() is true: a later run_kernel goes on
+    exactly as one uninterrupted run would (same schedule, same output)."""
+    with state.entered(K, K.cpus[0]):
+        run(K.cpus[0], until)
+        if until is not None and K.nr_user_tasks > 0 and not K.stop_reason:
+            return False
+        if K.listeners:
+            K.emit("halt")   # the run loop is done: --check audits what is left
+    return True
 
 
 def shutdown(K: KernelState) -> None:
     """After the last task: drop caches so every frame is free again."""
-    drop_caches()
-    K.swapper_pt.free_tables()
+    with state.entered(K):
+        drop_caches()
+        K.swapper_pt.free_tables()
 

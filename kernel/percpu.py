@@ -1,7 +1,9 @@
 """Per-CPU state.  this_cpu() and current() are the only way to the CPU the
 kernel is running on and its running task; code acting on another task
 takes it as `tsk`.  The kernel runs on one host thread: the run loop sets
-which CPU is executing before it hands that CPU to a task."""
+which CPU is executing before it hands that CPU to a task, and every entry
+into a machine sets it with state.K (state.enter_kernel), so it always
+names a CPU of the current kernel."""
 from __future__ import annotations
 
 from collections import deque
@@ -30,6 +32,7 @@ class cpu_struct:
     solo_runs: int = 0         # consecutive runs with nobody else runnable
 
 
+# The CPU whose code runs now on this host thread: swapped with state.K.
 _running: Optional[cpu_struct] = None
 
 

@@ -1,10 +1,37 @@
-"""The booted kernel's global state: one instance, K, set by start_kernel.
-Everything here is per machine; per-CPU state lives in percpu.cpu_struct."""
+"""A booted kernel's state, KernelState: everything here belongs to one
+machine; per-CPU state lives in percpu.cpu_struct.  Several machines can
+live in one Python process, each independent.
+
+`state.K` is the kernel whose code is running now on this host thread, as
+Linux's `current` is a per-CPU pointer: kernel code spells it `state.K`
+(and reaches the running task through percpu.current()), never keeps it
+across an entry, and never stores it in module globals.  Every way into a
+machine's kernel sets it, together with percpu's running CPU, and puts the
+previous pair back on the way out:
+
+- the per-CPU hooks the machine calls (syscall, trap, rdtsc): when they
+  find another kernel (or none) current, they enter theirs for the call;
+- the run loop, boot, start_guest, shutdown and --stats (kernel.main and
+  kernel.stats), through enter_kernel/leave_kernel or `with entered(K)`;
+- any other caller of kernel functions from outside (tests, the Machine
+  API, the debugger): `with entered(K): ...`.
+
+Entries nest (a hook inside the run loop finds its kernel already current
+and pays one comparison).  The outermost entry on a host thread takes
+kernel_lock, a process-wide re-entrant lock, so machines driven from
+several host threads take turns entry by entry instead of seeing each
+other's K; one host thread may drive any number of machines in turn.
+"""
 from __future__ import annotations
 
 import random
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+
+from . import percpu
+from .mm.vmstat import VmStat
 
 if TYPE_CHECKING:
     from emu.machine import Machine
@@ -59,16 +86,54 @@ class KernelState:
     runaway: bool = False                           # stopped by --timeout/--max-instructions
     counters: dict = field(default_factory=lambda: {
         "forks": 0, "execs": 0})
+    vmstat: VmStat = field(default_factory=VmStat)  # fault counters (--stats)
+    futex_queues: dict = field(default_factory=dict)  # futex key -> wait_queue_head
+    futex_q: dict = field(default_factory=dict)       # task asleep in futex_wait -> futex_q
 
     def emit(self, event: str, **fields: Any) -> None:
         for fn in self.listeners:
             fn(event, fields)
 
 
+# The kernel whose code runs now on this host thread (see the docstring).
 K: KernelState = None  # type: ignore[assignment]
 
+kernel_lock = threading.RLock()
 
-def set_state(k: KernelState) -> None:
+
+def enter_kernel(k: KernelState, cpu: Optional["percpu.cpu_struct"] = None) -> tuple:
+    """Make `k` (and `cpu`, by default k's boot CPU) current on this host
+    thread; returns what leave_kernel needs to put the previous back."""
     global K
+    kernel_lock.acquire()
+    prev = (K, percpu._running)
     K = k
+    percpu._running = cpu if cpu is not None else (k.cpus[0] if k.cpus else None)
+    return prev
+
+
+def leave_kernel(prev: tuple) -> None:
+    global K
+    K, percpu._running = prev
+    kernel_lock.release()
+
+
+@contextmanager
+def entered(k: KernelState, cpu: Optional["percpu.cpu_struct"] = None) -> Iterator[KernelState]:
+    """`with entered(K): ...` runs kernel code of machine K from outside."""
+    prev = enter_kernel(k, cpu)
+    try:
+        yield k
+    finally:
+        leave_kernel(prev)
+
+
+def call_entered(k: KernelState, cpu: "percpu.cpu_struct", fn: Callable, *args: Any) -> Any:
+    """fn(*args) with `k` and `cpu` current: a hook that found another
+    kernel current enters its own this way for one call."""
+    prev = enter_kernel(k, cpu)
+    try:
+        return fn(*args)
+    finally:
+        leave_kernel(prev)
 

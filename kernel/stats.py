@@ -3,14 +3,18 @@ from __future__ import annotations
 
 from typing import IO
 
-from .mm.vmstat import vmstat
 from .sched.core import blocks_run, syscalls_run
-from .state import KernelState
+from .state import KernelState, entered
 
 
 def print_stats(K: KernelState, out: IO[str]) -> None:
+    with entered(K):
+        _print_stats(K, out)
+
+
+def _print_stats(K: KernelState, out: IO[str]) -> None:
     c = K.counters
-    v = vmstat
+    v = K.vmstat
     lines = [
         "--- tinyunix stats ---",
         f"basic blocks counted: {blocks_run()} (counted only while time-slicing)",

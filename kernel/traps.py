@@ -48,6 +48,8 @@ def make_trap_entry(cpu: cpu_struct) -> Callable[[], None]:
     K = state.K
 
     def do_trap() -> None:
+        if state.K is not K:
+            return state.call_entered(K, cpu, do_trap)
         intno, cr2, err, rip = unpack(cpu.hw.shared, _TRAP_OFF)
         tsk = cpu.curr
         if intno == 14:

@@ -104,8 +104,8 @@ def tinyunix_command() -> Optional[list[str]]:
     """The command that runs tinyunix, or None when it is not there yet."""
     if TINYUNIX.exists():
         return [str(TINYUNIX)]
-    if (REPO / "emu" / "cli.py").exists():
-        return [sys.executable, "-c", "import sys; from emu.cli import main; sys.exit(main())"]
+    if (REPO / "tinyunix" / "cli.py").exists():
+        return [sys.executable, "-m", "tinyunix"]
     return None
 
 
@@ -120,7 +120,7 @@ def run_tinyunix(prog: Path, args: Sequence[str] = (), options: Sequence[str] = 
     to time the suite without it)."""
     cmd = tinyunix_command()
     if cmd is None:
-        pytest.skip("tinyunix is not built (no .venv/bin/tinyunix, no emu/cli.py)")
+        pytest.skip("tinyunix is not built (no .venv/bin/tinyunix, no tinyunix/cli.py)")
     opts = list(options)
     if check and os.environ.get("TINYUNIX_TEST_CHECK", "1") != "0" and "--check" not in opts:
         opts.insert(0, "--check")

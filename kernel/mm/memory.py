@@ -15,9 +15,9 @@ from emu.paging import (
     PTE_PFN_MASK, _PAGE_NX, _PAGE_PRESENT, _PAGE_RW, _PAGE_SOFT_COW, _PAGE_USER,
 )
 
+from .. import state
 from ..panic import BUG
 from ..uapi import SEGV_ACCERR, SEGV_MAPERR, SIGSEGV
-from .vmstat import vmstat
 
 if TYPE_CHECKING:
     from .mmap import mm_struct, vm_area_struct
@@ -54,6 +54,7 @@ def mk_pte(alloc, pfn: int, vm_flags: int, writable: bool) -> int:
 
 
 def handle_mm_fault(mm: "mm_struct", va: int, flags: int) -> None:
+    vmstat = state.K.vmstat
     vma = mm.find_vma(va)
     if vma is None:
         vmstat.pgfault_segv += 1
@@ -85,6 +86,7 @@ def handle_mm_fault(mm: "mm_struct", va: int, flags: int) -> None:
 
 
 def do_pte_missing(mm: "mm_struct", vma: "vm_area_struct", idx: int, va: int, flags: int) -> None:
+    vmstat = state.K.vmstat
     alloc = mm.alloc
     q = mm.pt.q
     vf = vma.vm_flags
@@ -127,6 +129,7 @@ def do_pte_missing(mm: "mm_struct", vma: "vm_area_struct", idx: int, va: int, fl
 def do_wp_page(mm: "mm_struct", vma: "vm_area_struct", idx: int, pte: int) -> None:
     """A write to a present read-only PTE in a writable VMA: break CoW.
     Reuse the frame when this PTE holds its only reference, else copy."""
+    vmstat = state.K.vmstat
     alloc = mm.alloc
     q = mm.pt.q
     pfn = (pte & PTE_PFN_MASK) >> 12

@@ -8,12 +8,12 @@ import struct
 
 from emu.paging import PTE_PFN_MASK, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER
 
+from .. import state
 from ..panic import Errno
 from ..percpu import current
 from ..uapi import EFAULT, ENAMETOOLONG
 from .memory import FAULT_WRITE, Segv, handle_mm_fault
 from .mmap import TASK_SIZE, mm_struct
-from .vmstat import vmstat
 
 _OK_R = _PAGE_PRESENT | _PAGE_USER
 _OK_W = _PAGE_PRESENT | _PAGE_USER | _PAGE_RW
@@ -34,7 +34,7 @@ def user_page(mm: mm_struct, va: int, write: bool) -> int:
         handle_mm_fault(mm, va, FAULT_WRITE if write else 0)
     except Segv:
         raise Errno(EFAULT) from None
-    vmstat.pgfault_kernel += 1
+    state.K.vmstat.pgfault_kernel += 1
     mm.flush_tlb()
     pte = pt.q[pt.pte_index(va, False)]
     return pte & PTE_PFN_MASK

@@ -1,4 +1,5 @@
-"""Event counters for --stats (Linux's vm_event_item, kernel-wide)."""
+"""Event counters for --stats (Linux's vm_event_item, kernel-wide): one
+VmStat per machine, state.K.vmstat."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -17,6 +18,3 @@ class VmStat:
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-vmstat = VmStat()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import struct
+from typing import Callable, Optional
 
 from emu.machine import EMU_UNTIL
 
@@ -52,6 +53,17 @@ def rdtsc_virtual() -> int:
     costs RDTSC_NS of virtual time, so two reads never show the same value."""
     state.K.idle_ns += RDTSC_NS
     return ktime_get_ns()
+
+
+def make_rdtsc_entry(cpu: cpu_struct) -> Callable[[], int]:
+    """The rdtsc hook of one CPU: enters its kernel when another is current."""
+    K = state.K
+
+    def rdtsc_entry() -> int:
+        if state.K is not K:
+            return state.call_entered(K, cpu, rdtsc_virtual)
+        return rdtsc_virtual()
+    return rdtsc_entry
 
 
 def blocks_run() -> int:
@@ -160,9 +172,11 @@ def finish_mm_drop(cpu: cpu_struct) -> None:
     cpu.deferred_mm.clear()
 
 
-def run(cpu: cpu_struct) -> None:
+def run(cpu: cpu_struct, until: Optional[Callable[[], bool]] = None) -> None:
     """Drive `cpu` until no user task is left (or the run is stopped:
-    deadlock, --max-instructions, --timeout)."""
+    deadlock, --max-instructions, --timeout), or, with `until`, until
+    until() is true at the top of the loop, where nothing of the schedule
+    is in flight: calling run again goes on as if it had not returned."""
     K = state.K
     watchdog = None
     if K.opts.timeout > 0:
@@ -171,7 +185,7 @@ def run(cpu: cpu_struct) -> None:
         from emu.watchdog import Watchdog
         watchdog = Watchdog([c.hw.uch for c in K.cpus], K.opts.timeout)
     try:
-        _run(cpu, watchdog)
+        _run(cpu, watchdog, until)
     finally:
         if watchdog is not None:
             watchdog.cancel()
@@ -179,7 +193,7 @@ def run(cpu: cpu_struct) -> None:
         finish_mm_drop(cpu)
 
 
-def _run(cpu: cpu_struct, watchdog) -> None:
+def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None:
     from ..entry import finish_syscall_after_sleep
     from ..signal import signal_pending
     from ..signal_64 import exit_to_user_mode
@@ -192,6 +206,8 @@ def _run(cpu: cpu_struct, watchdog) -> None:
     slice_blocks = K.opts.slice_blocks
     rng = K.rng if K.opts.seed else None
     while K.nr_user_tasks > 0 and not K.stop_reason:
+        if until is not None and until():
+            break
         if watchdog is not None and watchdog.expired():
             K.stop_reason = f"timeout after {K.opts.timeout:g} s"
             K.runaway = True

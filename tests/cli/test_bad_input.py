@@ -15,7 +15,7 @@ HELLO = REPO / "guest" / "build" / "hello"
 
 
 def run(prog: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "emu.cli", "run", prog, *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "tinyunix", "run", prog, *args], cwd=REPO,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
 
 

@@ -45,7 +45,7 @@ BOUNDARY = [0, 1, 2, 3, 6, 55, 56, 57, 63, 64, 0xFFF, 0x1000, 0x10000, 0x400000,
 def run(path: str) -> subprocess.CompletedProcess:
     # --max-instructions: a mutated entry may jump into a loop; the guest
     # is then stopped with a message (that is not an emulator hang).
-    return subprocess.run([sys.executable, "-m", "emu.cli", "run", "--memory", "64M",
+    return subprocess.run([sys.executable, "-m", "tinyunix", "run", "--memory", "64M",
                            "--max-instructions", "5000000", path], cwd=REPO,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           errors="replace", timeout=60, check=False)

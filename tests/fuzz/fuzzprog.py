@@ -109,7 +109,7 @@ def check_option() -> list[str]:
 
 def tinyunix_cmd() -> list[str]:
     if TREE:    # another source tree (e.g. a snapshot of a commit)
-        return [sys.executable, "-m", "emu.cli"]
+        return [sys.executable, "-m", "tinyunix"]
     return [str(TINYUNIX)]
 
 

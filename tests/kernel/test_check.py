@@ -296,7 +296,7 @@ def _cli(code: str, *argv: str) -> subprocess.CompletedProcess:
                           env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
-_CLI = "import sys; from emu.cli import main; sys.exit(main(sys.argv[1:]))"
+_CLI = "import sys; from tinyunix.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def test_cli_check_clean(guests):

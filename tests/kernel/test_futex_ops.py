@@ -7,10 +7,11 @@ against the host kernel."""
 from __future__ import annotations
 
 import struct
+from types import SimpleNamespace
 
 import pytest
 
-from kernel import futex
+from kernel import futex, state
 from kernel.futex import (
     FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_OP_ADD, FUTEX_OP_ANDN, FUTEX_OP_OPARG_SHIFT,
     FUTEX_OP_OR, FUTEX_OP_SET, FUTEX_OP_XOR, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT,
@@ -120,8 +121,7 @@ def sched(monkeypatch, mem) -> Sched:
     s = Sched()
     monkeypatch.setattr(futex, "wake_up_process", s.wake_up_process)
     monkeypatch.setattr(futex, "get_futex_key", lambda uaddr, flags, write=False: ("k", uaddr))
-    monkeypatch.setattr(futex, "_queues", {})
-    monkeypatch.setattr(futex, "_futex_q", {})
+    monkeypatch.setattr(state, "K", SimpleNamespace(futex_queues={}, futex_q={}))
     return s
 
 
@@ -129,16 +129,16 @@ def park(uaddr: int, bitsets: list[int]) -> list[task_struct]:
     """Waiters asleep on uaddr, in order."""
     tasks = []
     for i, b in enumerate(bitsets):
-        t = task_struct(pid=100 + len(futex._futex_q) + i, tgid=100)
+        t = task_struct(pid=100 + len(state.K.futex_q) + i, tgid=100)
         key = ("k", uaddr)
-        futex._futex_q[t] = futex_q(key, b)
+        state.K.futex_q[t] = futex_q(key, b)
         add_wait(t, [futex._queue(key)])
         tasks.append(t)
     return tasks
 
 
 def waiting(uaddr: int) -> list[task_struct]:
-    q = futex._queues.get(("k", uaddr))
+    q = state.K.futex_queues.get(("k", uaddr))
     return list(q.waiters) if q else []
 
 
@@ -149,7 +149,7 @@ def test_wake_count(sched, n: int, nr_wake: int, expect: int) -> None:
     ts = park(0x1000, [0xFFFFFFFF] * n)
     assert futex_wake_key(("k", 0x1000), nr_wake) == expect
     assert sched.woken == ts[:expect]                  # FIFO among equals
-    assert all(futex._futex_q[t].woken for t in sched.woken)
+    assert all(state.K.futex_q[t].woken for t in sched.woken)
     assert waiting(0x1000) == ts[expect:]
 
 
@@ -186,8 +186,8 @@ def test_requeue_counts(sched, n: int, nr_wake: int, nr_requeue: int) -> None:
     assert waiting(0x2000) == ts[woken:woken + moved]
     assert waiting(0x1000) == ts[woken + moved:]
     for t in waiting(0x2000):
-        assert futex._futex_q[t].key == ("k", 0x2000)    # a later wake finds it there
-        assert t.wait_on == [futex._queues[("k", 0x2000)]]
+        assert state.K.futex_q[t].key == ("k", 0x2000)    # a later wake finds it there
+        assert t.wait_on == [state.K.futex_queues[("k", 0x2000)]]
 
 
 @pytest.mark.parametrize("nr_wake, nr_requeue", [(-1, 1), (1, -1)])
@@ -327,7 +327,7 @@ def test_wait_woken_by_neither_waits_again_from_the_start(monkeypatch, sched, me
     remove_wait(t)                                              # a stray wake-up
     with pytest.raises(BlockOn) as again:
         bi.value.cont()
-    assert again.value.queues == [futex._queues[("k", 0x1000)]]
+    assert again.value.queues == [state.K.futex_queues[("k", 0x1000)]]
     mem.words[0x1000] = 1
     with pytest.raises(Errno) as ei:
         again.value.cont()
@@ -353,7 +353,7 @@ def test_wait_interrupted_by_a_signal(monkeypatch, sched, mem, deadline, code) -
     with pytest.raises(Errno) as ei:
         bi.value.cont()
     assert ei.value.errno == code
-    assert t not in futex._futex_q and ("k", 0x1000) not in futex._queues
+    assert t not in state.K.futex_q and ("k", 0x1000) not in state.K.futex_queues
     if deadline < 0:
         assert t.restart_block is None
     else:
@@ -368,4 +368,4 @@ def test_wait_interrupted_by_a_signal(monkeypatch, sched, mem, deadline, code) -
     with pytest.raises(BlockOn) as bi:
         futex.futex_wait(0x1000, 0, 0, deadline, 0xFFFFFFFF)
     assert bi.value.interrupted_result() == -code
-    assert t not in futex._futex_q
+    assert t not in state.K.futex_q

@@ -27,7 +27,7 @@ def test_rdtsc_is_virtual_and_repeats(tmp_path: Path) -> None:
     (tmp_path / "r.c").write_text(SRC)
     prog = tmp_path / "r"
     subprocess.run(["gcc", "-O2", "-static", "-o", str(prog), str(tmp_path / "r.c")], check=True)
-    outs = [subprocess.run([sys.executable, "-m", "emu.cli", "run", str(prog)], cwd=REPO,
+    outs = [subprocess.run([sys.executable, "-m", "tinyunix", "run", str(prog)], cwd=REPO,
                            capture_output=True, text=True, timeout=60).stdout for _ in range(2)]
     assert outs[0] == outs[1]
     a, b = map(int, outs[0].split())

@@ -8,16 +8,17 @@ from emu.paging import PAGE_SIZE, PTE_PFN_MASK, _PAGE_PRESENT, _PAGE_RW, _PAGE_S
 from kernel.main import boot
 from kernel.mm.memory import FAULT_WRITE, VM_READ, VM_SHARED, VM_WRITE, Segv, handle_mm_fault
 from kernel.mm.mmap import ShmemObject, new_mm
-from kernel.mm.vmstat import vmstat
 from kernel.panic import OutOfMemory
-from kernel.state import Options
+from kernel.state import Options, entered
 
 RW = VM_READ | VM_WRITE
 
 
 @pytest.fixture(scope="module")
 def K():
-    return boot(Options(memory=64 << 20))
+    K = boot(Options(memory=64 << 20))
+    with entered(K):       # the tests call kernel functions directly
+        yield K
 
 
 def _new(K):
@@ -43,10 +44,10 @@ def test_private_anonymous_cow(K):
     va = parent.do_mmap(0, 4 * PAGE_SIZE, RW, False)
     assert parent.find_vma(va) is not None
 
-    anon0 = vmstat.pgfault_anon
+    anon0 = K.vmstat.pgfault_anon
     handle_mm_fault(parent, va, FAULT_WRITE)
     handle_mm_fault(parent, va + PAGE_SIZE, FAULT_WRITE)
-    assert vmstat.pgfault_anon == anon0 + 2
+    assert K.vmstat.pgfault_anon == anon0 + 2
     pte = parent.pt.get_pte(va)
     assert pte & _PAGE_PRESENT and pte & _PAGE_RW
     pfn = _pfn(parent, va)
@@ -70,10 +71,10 @@ def test_private_anonymous_cow(K):
         [(v.vm_start, v.vm_end, v.vm_flags) for v in parent.vmas]
 
     # Child writes: it gets a copy; the parent keeps the original.
-    copy0, reuse0 = vmstat.cow_copy, vmstat.cow_reuse
+    copy0, reuse0 = K.vmstat.cow_copy, K.vmstat.cow_reuse
     handle_mm_fault(child, va, FAULT_WRITE)
-    assert vmstat.cow_copy == copy0 + 1
-    assert vmstat.cow_reuse == reuse0
+    assert K.vmstat.cow_copy == copy0 + 1
+    assert K.vmstat.cow_reuse == reuse0
     cpfn = _pfn(child, va)
     assert cpfn != pfn
     assert child.pt.get_pte(va) & _PAGE_RW
@@ -85,8 +86,8 @@ def test_private_anonymous_cow(K):
 
     # Parent writes: last reference, so the frame is reused in place.
     handle_mm_fault(parent, va, FAULT_WRITE)
-    assert vmstat.cow_reuse == reuse0 + 1
-    assert vmstat.cow_copy == copy0 + 1
+    assert K.vmstat.cow_reuse == reuse0 + 1
+    assert K.vmstat.cow_copy == copy0 + 1
     assert _pfn(parent, va) == pfn
     assert parent.pt.get_pte(va) & _PAGE_RW
     assert not parent.pt.get_pte(va) & _PAGE_SOFT_COW
@@ -99,7 +100,7 @@ def test_private_anonymous_cow(K):
     pfn2 = _pfn(parent, va + PAGE_SIZE)
     assert alloc.page_ref[pfn2] == 2
     handle_mm_fault(parent, va + PAGE_SIZE, FAULT_WRITE)
-    assert vmstat.cow_copy == copy0 + 2
+    assert K.vmstat.cow_copy == copy0 + 2
     assert _pfn(parent, va + PAGE_SIZE) != pfn2
     assert _pfn(child, va + PAGE_SIZE) == pfn2
     assert alloc.page_ref[pfn2] == 1
@@ -114,9 +115,9 @@ def test_read_fault_maps_zero_page(K):
     base, mm = _new(K)
     va = mm.do_mmap(0, 2 * PAGE_SIZE, RW, False)
     zref = alloc.page_ref[alloc.zero_pfn]
-    zero0 = vmstat.pgfault_zero
+    zero0 = K.vmstat.pgfault_zero
     handle_mm_fault(mm, va, 0)
-    assert vmstat.pgfault_zero == zero0 + 1
+    assert K.vmstat.pgfault_zero == zero0 + 1
     pte = mm.pt.get_pte(va)
     assert pte & _PAGE_PRESENT
     assert not pte & _PAGE_RW
@@ -130,9 +131,9 @@ def test_read_fault_maps_zero_page(K):
     assert alloc.page_ref[alloc.zero_pfn] == zref
 
     # A write then gets a fresh zeroed frame, the zero page stays zero.
-    anon0 = vmstat.pgfault_anon
+    anon0 = K.vmstat.pgfault_anon
     handle_mm_fault(child, va, FAULT_WRITE)
-    assert vmstat.pgfault_anon == anon0 + 1
+    assert K.vmstat.pgfault_anon == anon0 + 1
     pfn = _pfn(child, va)
     assert pfn != alloc.zero_pfn
     assert child.pt.get_pte(va) & _PAGE_RW
@@ -153,9 +154,9 @@ def test_shared_mapping_stays_shared_across_fork(K):
     shm = ShmemObject(alloc)
     va = parent.do_mmap(0, 2 * PAGE_SIZE, RW | VM_SHARED, False, shm=shm)
     assert shm.users == 1
-    shared0 = vmstat.pgfault_shared
+    shared0 = K.vmstat.pgfault_shared
     handle_mm_fault(parent, va, FAULT_WRITE)
-    assert vmstat.pgfault_shared == shared0 + 1
+    assert K.vmstat.pgfault_shared == shared0 + 1
     pfn = _pfn(parent, va)
     assert parent.pt.get_pte(va) & _PAGE_RW
     assert alloc.page_ref[pfn] == 2            # the shmem object + one PTE
@@ -172,11 +173,11 @@ def test_shared_mapping_stays_shared_across_fork(K):
     assert alloc.page_ref[pfn] == 3 and alloc.page_mapcount[pfn] == 2
 
     # Writes fault nothing new: same frame in both.
-    copy0, reuse0 = vmstat.cow_copy, vmstat.cow_reuse
+    copy0, reuse0 = K.vmstat.cow_copy, K.vmstat.cow_reuse
     handle_mm_fault(child, va, FAULT_WRITE)
     handle_mm_fault(parent, va, FAULT_WRITE)
     assert _pfn(child, va) == _pfn(parent, va) == pfn
-    assert (vmstat.cow_copy, vmstat.cow_reuse) == (copy0, reuse0)
+    assert (K.vmstat.cow_copy, K.vmstat.cow_reuse) == (copy0, reuse0)
 
     # A page first touched in the child after fork is the same frame too.
     handle_mm_fault(child, va + PAGE_SIZE, FAULT_WRITE)
