@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--pid-max", type=int, default=32768)
     r.add_argument("program")
     r.add_argument("args", nargs=argparse.REMAINDER)
+    from .debug.main import add_parser as add_debug_parser
+    add_debug_parser(sub)
     return p
 
 
@@ -45,6 +47,9 @@ def err(msg: str) -> None:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.cmd == "debug":
+        from .debug.main import debug_command
+        return debug_command(args)
     return run_command(args)
 
 
