@@ -165,22 +165,42 @@ def page_walk(K: Any, pid: Optional[int], va: int) -> dict:
 
 
 def read_memory(K: Any, pid: Optional[int], va: int, n: int) -> bytes:
-    """Bytes of a task's memory as its page tables map them now; an
-    address not mapped (or not a user page) is an InspectError: nothing
-    is faulted in."""
+    """Bytes of a task's memory as the task would read them: through its
+    page tables, and for a page not yet faulted in, what the fault would
+    map (the file's page, a shared page, zeros), without faulting it in,
+    so looking never changes the run.  An address outside every VMA is
+    an InspectError."""
     mm = _mm(K, pid)
     mem = K.machine.mem
     out = bytearray()
     while n > 0:
         pte = mm.pt.get_pte(va) if 0 <= va < 1 << 47 else 0
-        if not pte & _PAGE_PRESENT or not pte & _PAGE_USER:
-            raise InspectError(f"cannot access memory at address {va:#x}")
-        pa = (pte & PTE_PFN_MASK) | (va & 0xFFF)
         k = min(n, 0x1000 - (va & 0xFFF))
-        out += mem[pa:pa + k]
+        if pte & _PAGE_PRESENT and pte & _PAGE_USER:
+            pa = (pte & PTE_PFN_MASK) | (va & 0xFFF)
+            out += mem[pa:pa + k]
+        else:
+            page = _unfaulted_page(K, mm, va)
+            out += page[va & 0xFFF:(va & 0xFFF) + k]
         va += k
         n -= k
     return bytes(out)
+
+
+def _unfaulted_page(K: Any, mm: Any, va: int) -> bytes:
+    vma = mm.find_vma(va) if 0 <= va < 1 << 47 else None
+    if vma is None:
+        raise InspectError(f"cannot access memory at address {va:#x}")
+    pgoff = ((va - vma.vm_start) >> 12) + vma.vm_pgoff
+    mem = K.machine.mem
+    src = vma.shm.pages if vma.shm is not None else \
+        vma.vm_file.pages if vma.vm_file is not None else {}
+    pfn = src.get(pgoff)
+    if pfn is not None:
+        return bytes(mem[pfn << 12:(pfn + 1) << 12])
+    if vma.vm_file is not None:
+        return vma.vm_file.data[pgoff << 12:(pgoff + 1) << 12].ljust(4096, b"\0")
+    return bytes(4096)
 
 
 def write_memory(K: Any, pid: Optional[int], va: int, data: bytes) -> None:
