@@ -120,7 +120,7 @@ class Machine:
     def __init__(self, argv: list[str], *, seed: int = 0, check: bool = False,
                  memory: int = 256 << 20, root: str = "/", env: Optional[dict] = None,
                  stdin: bytes = b"", cwd: Optional[str] = None,
-                 snapshot_every: int = 200_000) -> None:
+                 snapshot_every: int = 200_000, max_snapshots: int = 32) -> None:
         from kernel.state import Options
 
         from .cli import _which
@@ -135,6 +135,7 @@ class Machine:
         self.path = path
         self.argv = list(argv)
         self.snapshot_every = snapshot_every
+        self.max_snapshots = max_snapshots
         opts = Options(root=root, seed=seed, memory=memory, check=check)
         envp = [f"{k}={v}".encode() for k, v in (env if env is not None else
                                                  {"PATH": "/usr/bin:/bin"}).items()]
@@ -410,7 +411,19 @@ class Machine:
         snap = Snapshot(info["insns"], info["seq"], info["here"], info["pid"],
                         socket.socket(fileno=fds[0]))
         self.snapshots.append(snap)
+        if len(self.snapshots) > self.max_snapshots:
+            self._thin_snapshots()
         return snap
+
+    def _thin_snapshots(self) -> None:
+        """Keep the count bounded on long runs: drop every other snapshot
+        (never the first or the newest) and take them half as often."""
+        keep = [self.snapshots[0]] + self.snapshots[1:-1][1::2] + [self.snapshots[-1]]
+        for s in self.snapshots:
+            if s not in keep:
+                s.sock.close()          # the stopped copy ends at EOF
+        self.snapshots = keep
+        self.snapshot_every *= 2
 
     def restore(self, snap: Snapshot) -> Event:
         """Make `snap` the running machine again (the snapshot stays)."""
