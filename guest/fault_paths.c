@@ -4,10 +4,15 @@
  * runs one: anon (read then write a fresh anonymous page), cow (fork, the
  * child writes a page, then the parent), rowrite (write to a read-only
  * mapping: SIGSEGV), stack (grow the stack by 64 KiB), guard (touch a
- * PROT_NONE guard page: SIGSEGV), brk (grow the heap by 16 pages).  With
- * no argument it runs the modes that do not kill it.  Built with -g, so
+ * PROT_NONE guard page: SIGSEGV), brk (grow the heap by 16 pages), kernel
+ * (read the kernel half), nx (jump into a data page) -- these two catch
+ * their SIGSEGV and print its si_code -- and efault (a read(2) into an
+ * unmapped buffer: EFAULT, no signal).  With no argument it runs the
+ * modes that do not kill it.  Built with -g, so
  * gdb can be pointed at it too.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,17 +92,63 @@ static int brk_grow(void)
 	return 0;
 }
 
+static void report_segv(int sig, siginfo_t *si, void *uc)
+{
+	printf("SIGSEGV si_code %d at %s\n", si->si_code,
+	       si->si_addr == NULL ? "NULL" : "the faulting address");
+	fflush(stdout);
+	_exit(0);
+}
+
+static void catch_segv(void)
+{
+	struct sigaction sa = {.sa_sigaction = report_segv, .sa_flags = SA_SIGINFO};
+	sigaction(SIGSEGV, &sa, NULL);
+}
+
+static int kernel(void)
+{
+	catch_segv();
+	printf("kernel: reading the kernel half\n");
+	fflush(stdout);
+	return *(volatile char *)0xffffffff81000000ul;
+}
+
+static int nx(void)
+{
+	catch_segv();
+	unsigned char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p[0] = 0xc3;             /* ret: fine code, on a page that is not executable */
+	printf("nx: calling into a data page\n");
+	fflush(stdout);
+	((void (*)(void))p)();
+	return 1;
+}
+
+static int efault(void)
+{
+	int fds[2];
+	pipe(fds);
+	write(fds[1], "x", 1);
+	ssize_t n = read(fds[0], (void *)0x1000, 1);   /* copy_to_user faults */
+	printf("efault: read returned %zd, %s\n", n, errno == EFAULT ? "EFAULT" : "?");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(void); } modes[] = {
 		{"anon", anon}, {"cow", cow}, {"rowrite", rowrite}, {"stack", stack},
-		{"guard", guard}, {"brk", brk_grow},
+		{"guard", guard}, {"brk", brk_grow}, {"kernel", kernel}, {"nx", nx},
+		{"efault", efault},
 	};
 	if (argc < 2) {
 		anon();
 		cow();
 		stack();
 		brk_grow();
+		efault();
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)

@@ -17,8 +17,8 @@ from .machine import Event, Machine, MachineError
 
 # gdb's amd64 register numbers: 0-15 GPRs, 16 rip, 17 eflags, 18-23 segment
 # selectors, 24-31 st0-7 (10 bytes), 32-39 x87 control (4), 40-55 xmm
-# (16), 56 mxcsr, 57 fs_base, 58 gs_base.
-_SIZES = [8] * 17 + [4] * 7 + [10] * 8 + [4] * 8 + [16] * 16 + [4] + [8, 8]
+# (16), 56 mxcsr, 57 fs_base, 58 gs_base, 59 orig_rax (reads as -1).
+_SIZES = [8] * 17 + [4] * 7 + [10] * 8 + [4] * 8 + [16] * 16 + [4] + [8, 8] + [8]
 _NAMED = {i: n for i, n in enumerate(REG_NAMES[:24])}
 _NAMED[57], _NAMED[58] = "fs_base", "gs_base"
 
@@ -37,10 +37,11 @@ def _target_xml() -> str:
     sse.append('<reg name="mxcsr" bitsize="32" type="int" group="vector"/>')
     seg = ['<reg name="fs_base" bitsize="64" type="int"/>', '<reg name="gs_base" bitsize="64" type="int"/>']
     return ('<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target>'
-            '<architecture>i386:x86-64</architecture>'
+            '<architecture>i386:x86-64</architecture><osabi>GNU/Linux</osabi>'
             f'<feature name="org.gnu.gdb.i386.core">{"".join(regs)}</feature>'
             f'<feature name="org.gnu.gdb.i386.sse">{"".join(sse)}</feature>'
             f'<feature name="org.gnu.gdb.i386.segments">{"".join(seg)}</feature>'
+            '<feature name="org.gnu.gdb.i386.linux"><reg name="orig_rax" bitsize="64" type="int"/></feature>'
             '</target>')
 
 
@@ -54,6 +55,7 @@ class GdbStub:
         self.buf = b""
         self.xml = _target_xml().encode()
         self.done = False
+        self.catch: object = None        # QCatchSyscalls: None, "all" or a set of numbers
 
     # --- framing ---------------------------------------------------------------
     def _read_packet(self) -> Optional[str]:
@@ -130,13 +132,18 @@ class GdbStub:
             return f"W{(ev.get('exit_code') or 0) & 0xFF:02x}"
         self.thread = None
         extra = "swbreak:;" if ev.kind == "breakpoint" else ""
+        if ev.kind == "syscall_enter":
+            extra = f"syscall_entry:{ev.nr:x};"
+        elif ev.kind == "syscall":
+            extra = f"syscall_return:{ev.nr:x};"
         return f"T05thread:{ev.pid or self._tid():x};{extra}"
 
     def handle(self, pkt: str) -> Optional[str]:
         m = self.m
         c = pkt[0]
         if pkt.startswith("qSupported"):
-            return "PacketSize=4000;qXfer:features:read+;swbreak+;hwbreak+;vContSupported+"
+            return ("PacketSize=4000;qXfer:features:read+;swbreak+;hwbreak+;vContSupported+;"
+                    "ReverseStep+;ReverseContinue+;QCatchSyscalls+")
         if pkt.startswith("qXfer:features:read:"):
             _annex, rng = pkt[len("qXfer:features:read:"):].rsplit(":", 1)
             off, n = (int(x, 16) for x in rng.split(","))
@@ -193,6 +200,14 @@ class GdbStub:
                 m.breakpoints.remove(a)
                 m._call("set_breakpoints", m.breakpoints)
             return "OK"
+        if pkt.startswith("QCatchSyscalls:"):
+            spec = pkt[len("QCatchSyscalls:"):].split(";")
+            self.catch = None if spec[0] == "0" else {int(n, 16) for n in spec[1:]} or "all"
+            return "OK"
+        if pkt == "bs":
+            return self.stop_reply(m.back())
+        if pkt == "bc":
+            return self._reverse_continue()
         if pkt == "vCont?":
             return "vCont;c;C;s;S"
         if pkt.startswith("vCont;"):
@@ -216,8 +231,22 @@ class GdbStub:
     def _resume(self, how: str) -> str:
         if self.m.done:
             return self.stop_reply(self.m.where)
-        ev = self.m.stepi() if how == "s" else self.m.cont()
-        return self.stop_reply(ev)
+        if how == "s":
+            return self.stop_reply(self.m.stepi())
+        conds: tuple = ()
+        if self.catch == "all":
+            conds = ((frozenset(("syscall_enter", "syscall")), {}),)
+        elif self.catch:
+            conds = tuple((frozenset(("syscall_enter", "syscall")), {"nr": n}) for n in self.catch)
+        return self.stop_reply(self.m._cont(conds=conds))
+
+    def _reverse_continue(self) -> str:
+        """Back to the previous breakpoint hit, or to the start of the run."""
+        from .machine import NotReached
+        try:
+            return self.stop_reply(self.m.reverse_until(None, breakpoints=True))
+        except NotReached:
+            return self.stop_reply(self.m.rewind()) + "replaylog:begin;"
 
     # --- registers -------------------------------------------------------------------
     def _regs(self) -> dict:
@@ -231,9 +260,7 @@ class GdbStub:
     def _reg_bytes(self, regs: dict, n: int) -> bytes:
         size = _SIZES[n] if n < len(_SIZES) else 8
         name = _NAMED.get(n)
-        val = regs.get(name, 0) if name else 0
-        if n == 17 and not val and not regs:
-            val = 0
+        val = regs.get(name, 0) if name else (-1 if n == 59 else 0)
         return (val & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
 
     def _all_regs(self) -> str:

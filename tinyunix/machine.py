@@ -281,8 +281,21 @@ class Machine:
         return self.run_until(("syscall", "syscall_resume"), pid=pid)
 
     def stepi(self, n: int = 1) -> Event:
-        """Run n user instructions (of any task: the machine's next ones)."""
-        return self._cont(insn=self.insns + n)
+        """Run n user instructions (of any task: the machine's next ones).
+        An instruction that faulted and is retried at the same address
+        counts once: the step goes on past the retry."""
+        ev = self.where
+        for _ in range(n):
+            prev = ev
+            ev = self._cont(insn=self.insns + 1)
+            while ev.kind == "step" and ev.seq > prev.seq and ev.get("rip") == prev.get("rip"):
+                prev, ev = ev, self._cont(insn=self.insns + 1)
+        return ev
+
+    def rewind(self) -> Event:
+        """To the program's first instruction."""
+        self.restore(self.snapshots[0])
+        return self._cont(insn=self.insns + 1)
 
     def cont(self) -> Event:
         """Run to the next breakpoint (address or event) or the end."""
@@ -437,6 +450,8 @@ class Machine:
         # The old engine is stopped in a request loop: closing its socket
         # ends it (and a stubborn one is killed).
         self.where = Event(here)
+        # The copy was made with the breakpoints of its time: give it ours.
+        self._call("set_breakpoints", self.breakpoints)
         return self.where
 
     def _best_snapshot(self, insn: int = 0, seq: int = 0) -> Snapshot:

@@ -1,7 +1,9 @@
 """Page-fault paths, each stopped at the fault and looked at through the
 Machine API (the `machine` fixture): what the fault was, how the kernel
 resolved it, and the page table and frame afterwards."""
-from kernel.uapi import SEGV_ACCERR, SIGSEGV
+import subprocess
+
+from kernel.uapi import EFAULT, SEGV_ACCERR, SEGV_MAPERR, SIGKILL, SIGSEGV
 
 PROT_NONE = 0
 
@@ -111,4 +113,49 @@ def test_brk_growth_is_faulted_in_page_by_page(machine, fault_paths):
     touched = [m.run_until("fault", addr=(old, new)) for _ in range(16)]
     assert [(ev.addr - old) // 4096 for ev in touched] == list(range(16))
     assert {(ev.access, ev.resolution) for ev in touched} == {("write", "new page")}
+    assert m.run().exit_code == 0
+
+
+def _native(fault_paths, mode):
+    return subprocess.run([fault_paths, mode], capture_output=True, timeout=30).stdout
+
+
+def test_user_access_to_the_kernel_half_is_sigsegv_maperr(machine, fault_paths):
+    m = machine([fault_paths, "kernel"])
+    segv = m.run_until("segv")
+    assert (segv.addr, segv.access) == (0xFFFF_FFFF_8100_0000, "read")
+    sig = m.run_until("signal")
+    assert (sig.signo, sig.code, sig.addr) == (SIGSEGV, SEGV_MAPERR, segv.addr)
+    assert m.run().exit_code == 0                     # the guest's handler reports it
+    assert m.stdout == _native(fault_paths, "kernel")
+
+
+def test_executing_a_data_page_is_sigsegv_accerr(machine, fault_paths):
+    m = machine([fault_paths, "nx"])
+    page = m.run_until("syscall", name="mmap").ret
+    segv = m.run_until("segv")
+    assert (segv.addr, segv.rip, segv.access) == (page, page, "exec")
+    assert "NX" in m.walk(page).levels[-1]["flags"]
+    sig = m.run_until("signal")
+    assert (sig.signo, sig.code) == (SIGSEGV, SEGV_ACCERR)
+    m.run()
+    assert m.stdout == _native(fault_paths, "nx")
+
+
+def test_a_fault_inside_copy_to_user_is_efault_not_a_signal(machine, fault_paths):
+    m = machine([fault_paths, "efault"])
+    read = m.run_until("syscall", name="read")
+    assert (read.args[1], read.ret) == (0x1000, -EFAULT)
+    assert not [e for e in m.events() if e.kind in ("segv", "signal")]
+    assert m.stats()["pgfault_kernel"] >= 1
+    assert m.run().exit_code == 0
+
+
+def test_a_fault_with_no_free_frame_takes_the_oom_path(machine, guests):
+    m = machine(str(guests / "oom"), memory=64 << 20)
+    oom = m.run_until("oom")
+    program = next(t for t in m.tasks() if t.comm == "oom" and t.ppid == 1)
+    assert m.task(oom.victim).ppid == program.pid   # the hog child, not the program
+    died = m.run_until("exit", pid=oom.victim)
+    assert died.code & 0x7F == SIGKILL
     assert m.run().exit_code == 0

@@ -25,13 +25,15 @@ def test_stopping_does_not_change_the_run(machine, guests):
 
 def test_back_returns_to_the_same_instruction_and_registers(machine, fault_paths):
     m = machine([fault_paths, "anon"], snapshot_every=2000)
-    m.run_until("fault", access="write")
+    m.break_at("anon")
+    m.cont()
     first = m.stepi()
     regs = m.regs()
     m.stepi(50)
-    again = m.back(50)
-    assert (again.insns, again.rip) == (first.insns, first.rip)
-    assert m.regs() == regs
+    again = m.goto(insn=first.insns)
+    assert again.rip == first.rip and m.regs() == regs
+    m.stepi()
+    assert m.back().rip == first.rip and m.regs() == regs
 
 
 def test_restoring_a_snapshot_takes_back_output(machine, guests):

@@ -41,6 +41,27 @@ def test_real_gdb_breaks_steps_and_reads(fault_paths):
     assert stub.returncode == 0
 
 
+@pytest.mark.skipif(shutil.which("gdb") is None, reason="gdb is not installed")
+def test_real_gdb_reverse_steps_and_catches_syscalls(fault_paths):
+    stub, port = _start(fault_paths, "anon")
+    gdb = subprocess.run(
+        ["gdb", "-batch", "-nx", fault_paths, "-ex", "set confirm off",
+         "-ex", f"target remote 127.0.0.1:{port}", "-ex", "break anon", "-ex", "continue",
+         "-ex", "stepi 3", "-ex", "p $pc - anon", "-ex", "reverse-stepi", "-ex", "p $pc - anon",
+         "-ex", "reverse-continue", "-ex", "p $pc == anon",
+         "-ex", "delete", "-ex", "catch syscall write", "-ex", "continue", "-ex", "continue",
+         "-ex", "kill"],
+        capture_output=True, text=True, timeout=120)
+    stub.communicate(timeout=60)
+    text = gdb.stdout
+    after3 = int(re.search(r"\$1 = (\d+)", text).group(1))
+    after_back = int(re.search(r"\$2 = (\d+)", text).group(1))
+    assert 0 < after_back < after3                 # one instruction back
+    assert "$3 = 1" in text                        # reverse-continue: back at the breakpoint
+    assert re.search(r"Catchpoint \d+ \(call to syscall write\)", text)
+    assert re.search(r"Catchpoint \d+ \(returned from syscall write\)", text)
+
+
 def _packet(s: socket.socket, payload: bytes) -> bytes:
     s.sendall(b"$" + payload + b"#" + b"%02x" % (sum(payload) & 0xFF))
     buf = b""
