@@ -129,6 +129,7 @@ class task_struct:
     fs: Optional[fs_struct] = None
     sighand: Optional[sighand_struct] = None
     signal: Optional[signal_struct] = None
+    cred: Any = None                              # kernel.cred.cred, immutable, shared
     # Signals: sets as int bitmaps, bit (sig-1).  sigqueue holds the
     # kernel_siginfo of each queued instance of `pending`, in order.
     blocked: int = 0
