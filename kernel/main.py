@@ -32,6 +32,7 @@ from . import sys as _sys, time as _time  # noqa: F401,E402
 from . import capability as _capability, groups as _groups  # noqa: F401,E402
 from . import setid as _setid, signal_64 as _signal_64, signal_sys as _signal_sys  # noqa: F401,E402
 from .fs import file as _file, open as _open, pipe as _pipe, read_write as _rw, stat as _stat  # noqa: F401,E402
+from .fs import eventfd as _eventfd, eventpoll as _eventpoll, select as _select, signalfd as _signalfd  # noqa: F401,E402
 
 
 def _kernel_task(pid: int, comm: str) -> task_struct:

@@ -23,6 +23,7 @@ from .cred import kill_ok_by_cred
 from .panic import Errno
 from .percpu import current
 from .sched.core import wake_up_state
+from .sched.wait import wake_up
 from .siginfo import kernel_siginfo
 from .syscall_table import SYSCALL_NR
 from .syscalls import syscall
@@ -198,6 +199,9 @@ def send_signal(sig: int, tsk: task_struct, info: SigInfo = SEND_SIG_NOINFO,
     else:
         owner, pend = tsk, tsk.pending
     m = sigmask(sig)
+    wqh = tsk.sighand.signalfd_wqh
+    if wqh is not None and wqh.waiters:
+        wake_up(wqh)                 # signalfd_notify: readers of a signalfd see it
     if sig < SIGRTMIN and pend & m:
         return                       # legacy_queue: a standard signal is queued once
     if sig != SIGKILL and not tsk.flags & PF_KTHREAD:

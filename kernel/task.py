@@ -70,6 +70,7 @@ SIG_DEFAULT_ACTION = k_sigaction()
 class sighand_struct:
     action: list = field(default_factory=lambda: [SIG_DEFAULT_ACTION] * 65)
     count: int = 1
+    signalfd_wqh: Optional["wait_queue_head"] = None   # readers/pollers of signalfds (fs/signalfd.py)
 
 
 def default_rlimits() -> list[list[int]]:
