@@ -52,6 +52,35 @@ def main() -> None:
         rows.append((f"snapshot, {name}", f"{t_snap * 1e3:.1f} ms"))
         rows.append((f"restore, {name}", f"{t_rest * 1e3:.1f} ms"))
 
+    touch64 = """
+        mov eax, 9               # mmap(NULL, 64 MiB, rw, private|anonymous)
+        xor edi, edi
+        mov esi, 0x4000000
+        mov edx, 3
+        mov r10d, 0x22
+        mov r8, -1
+        xor r9d, r9d
+        syscall
+        mov rcx, 16384
+        again: mov byte ptr [rax], 1
+        add rax, 4096
+        dec rcx
+        jnz again
+        mov eax, 39              # getpid: the stop
+        syscall
+        mov eax, 60
+        xor edi, edi
+        syscall
+    """
+    with Machine.from_asm(touch64, snapshot_every=0) as m:
+        m.run_until("syscall_enter", name="getpid")
+        resident = m.stats()["frames_used"] * 4096 >> 20
+        snaps = []
+        t_snap = best(lambda: snaps.append(m.snapshot()), 5)
+        t_rest = best(lambda: m.restore(snaps[0]), 5)
+    rows.append((f"snapshot, {resident} MiB of frames in use", f"{t_snap * 1e3:.1f} ms"))
+    rows.append((f"restore, {resident} MiB of frames in use", f"{t_rest * 1e3:.1f} ms"))
+
     for every in (200_000, 1_000_000):
         with Machine([loop, str(5_000_000)], snapshot_every=every) as m:
             end = m.run_until("syscall_enter", name="write")

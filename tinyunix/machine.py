@@ -176,6 +176,21 @@ class Machine:
         self.where = Event(msg[1])
         self.snapshot()
 
+    @classmethod
+    def from_asm(cls, source: str, data: bytes = b"", **options: Any) -> "Machine":
+        """A machine running a few lines of assembly (tinyunix/asm.py)."""
+        import tempfile
+
+        from .asm import assemble
+        image = assemble(source, data)
+        with tempfile.NamedTemporaryFile(prefix="tinyunix-asm-", delete=False) as f:
+            f.write(image)
+        os.chmod(f.name, 0o755)
+        try:
+            return cls([f.name], **options)
+        finally:
+            os.unlink(f.name)     # the engine has read it (open_exec) by now
+
     # --- plumbing ------------------------------------------------------------
     def _recv(self, sock: Optional[socket.socket] = None, want_fds: int = 0) -> Any:
         try:

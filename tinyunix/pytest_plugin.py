@@ -6,7 +6,8 @@
         ...
 
 machine(argv, **options) builds a tinyunix.Machine (argv may be one
-string); every machine a test built is closed when the test ends.
+string), machine.asm(source, data) one running a few lines of assembly;
+every machine a test built is closed when the test ends.
 """
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ def machine() -> Iterator[Any]:
         built.append(m)
         return m
 
+    def asm(source: str, data: bytes = b"", **options: Any) -> Machine:
+        m = Machine.from_asm(source, data, **options)
+        built.append(m)
+        return m
+
+    make.asm = asm      # type: ignore[attr-defined]
     yield make
     for m in built:
         m.close()
