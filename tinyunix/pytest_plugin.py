@@ -7,7 +7,8 @@
 
 machine(argv, **options) builds a tinyunix.Machine (argv may be one
 string), machine.asm(source, data) one running a few lines of assembly;
-every machine a test built is closed when the test ends.
+machines check the kernel's invariants as they run (check=True) unless
+told otherwise; every machine a test built is closed when the test ends.
 """
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ def machine() -> Iterator[Any]:
     built: list[Machine] = []
 
     def make(argv: Union[str, list[str]], **options: Any) -> Machine:
+        options.setdefault("check", True)
         m = Machine([argv] if isinstance(argv, str) else list(argv), **options)
         built.append(m)
         return m
 
     def asm(source: str, data: bytes = b"", **options: Any) -> Machine:
+        options.setdefault("check", True)
         m = Machine.from_asm(source, data, **options)
         built.append(m)
         return m
