@@ -263,7 +263,7 @@ def copy_process(args: kernel_clone_args) -> task_struct:
     K.tasks[pid] = tsk
     K.nr_user_tasks += 1
     K.counters["forks"] += 1
-    tsk.start_time = 0
+    tsk.start_time = ktime_get_ns()
     return tsk
 
 
