@@ -85,6 +85,8 @@ def kthread_create(threadfn: Callable[..., Iterator[Any]], name: str, *args: Any
     t.signal = signal_struct(threads=[t], pgrp=0, session=0)
     t.sighand = sighand_struct()
     t.fs = fs_struct()
+    from .cred import init_cred
+    t.cred = init_cred()
     t.cpu = cpu
     from .sched.core import ktime_get_ns
     t.start_time = ktime_get_ns()

@@ -54,6 +54,7 @@ class Options:
     timeout: float = 0.0            # wall-clock seconds; 0 = no limit
     fail_alloc: int = 0
     pid_max: int = 32768
+    user: Optional[tuple] = None    # --user UID[:GID]: the first guest's ids
     slice_blocks: int = 50_000
 
 
@@ -78,6 +79,8 @@ class KernelState:
     swapper_cr3: int = 0
     tlb_flush_mm: Optional[Callable] = None         # flush every CPU that has an mm loaded
     overlay: Any = None                             # fs.namei.Overlay: the guest's writes
+    icache: dict = field(default_factory=dict)      # host file identity -> fs.inode.Inode
+    icache_recent: list = field(default_factory=list)  # exec'd Inodes kept warm (fs.inode)
     timers: list = field(default_factory=list)      # heap of (deadline, seq, task)
     timer_seq: int = 0
     idle_ns: int = 0                                # virtual time not counted by the glue (idle, rdtsc)
@@ -94,6 +97,7 @@ class KernelState:
     vmstat: VmStat = field(default_factory=VmStat)  # fault counters (--stats)
     futex_queues: dict = field(default_factory=dict)  # futex key -> wait_queue_head
     futex_q: dict = field(default_factory=dict)       # task asleep in futex_wait -> futex_q
+    host_input: dict = field(default_factory=dict)    # host fd -> wait_queue_head (fs/console.py)
 
     def emit(self, event: str, **fields: Any) -> None:
         for fn in self.listeners:

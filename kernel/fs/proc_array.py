@@ -7,8 +7,6 @@ task/TID/...  Pids are shown as the reader's pid namespace sees them.
 """
 from __future__ import annotations
 
-import os
-
 from .. import state
 from ..pid_namespace import (
     pid_namespace, pid_nr_ns_of_global, task_pid_nr_ns, task_ppid_nr_ns, task_tgid_nr_ns,
@@ -19,8 +17,6 @@ from ..uapi import RLIMIT_RSS, SIG_IGN
 USER_HZ = 100
 NSEC_PER_TICK = 1_000_000_000 // USER_HZ
 PAGE_KB = 4
-# Every capability (CAP_LAST_CAP is 40).
-CAP_FULL = (1 << 41) - 1
 
 
 def task_state(t: task_struct) -> tuple[str, str]:
@@ -191,7 +187,7 @@ def proc_pid_status(t: task_struct, ns: pid_namespace, whole: bool) -> bytes:
     _letter, _name = task_state(t)
     tgid, pid, _pg, _sid = _ns_ids(t, ns)
     ppid = task_ppid_nr_ns(t, ns) if t.exit_state != EXIT_DEAD else 0
-    uid, gid = os.getuid(), os.getgid()
+    c = t.cred
     nfds = len(t.files.fd) if t.files is not None else 0
     fdsize = 64
     while fdsize < nfds:
@@ -199,8 +195,9 @@ def proc_pid_status(t: task_struct, ns: pid_namespace, whole: bool) -> bytes:
     umask = t.fs.umask if t.fs is not None else 0o022
     out = [f"Name:\t{t.comm}", f"Umask:\t{umask:04o}", f"State:\t{_letter} ({_name})",
            f"Tgid:\t{tgid}", "Ngid:\t0", f"Pid:\t{pid}", f"PPid:\t{ppid}", "TracerPid:\t0",
-           f"Uid:\t{uid}\t{uid}\t{uid}\t{uid}", f"Gid:\t{gid}\t{gid}\t{gid}\t{gid}",
-           f"FDSize:\t{fdsize}", "Groups:\t "]
+           f"Uid:\t{c.uid}\t{c.euid}\t{c.suid}\t{c.fsuid}",
+           f"Gid:\t{c.gid}\t{c.egid}\t{c.sgid}\t{c.fsgid}",
+           f"FDSize:\t{fdsize}", "Groups:\t" + " ".join(map(str, c.groups)) + " "]
     # NStgid ... NSsid: the ids at each level from the reader's down.
     lv = t.pid_ns.level if t.pid_ns is not None else 0
     levels = range(ns.level, lv + 1)
@@ -229,9 +226,9 @@ def proc_pid_status(t: task_struct, ns: pid_namespace, whole: bool) -> bytes:
     out += [f"Threads:\t{nthreads}", f"SigQ:\t{queued}/{sigq_max}",
             f"SigPnd:\t{_hex(pend)}", f"ShdPnd:\t{_hex(shpend)}", f"SigBlk:\t{_hex(t.blocked)}",
             f"SigIgn:\t{_hex(ign)}", f"SigCgt:\t{_hex(catch)}"]
-    cap = CAP_FULL if uid == 0 else 0           # root holds every capability
-    out += ["CapInh:\t0000000000000000", f"CapPrm:\t{cap:016x}", f"CapEff:\t{cap:016x}",
-            f"CapBnd:\t{CAP_FULL:016x}", "CapAmb:\t0000000000000000", "NoNewPrivs:\t0",
+    out += [f"CapInh:\t{c.cap_inheritable:016x}", f"CapPrm:\t{c.cap_permitted:016x}",
+            f"CapEff:\t{c.cap_effective:016x}", f"CapBnd:\t{c.cap_bset:016x}",
+            f"CapAmb:\t{c.cap_ambient:016x}", "NoNewPrivs:\t0",
             "Seccomp:\t0", "Seccomp_filters:\t0",
             "Speculation_Store_Bypass:\tthread vulnerable",
             "SpeculationIndirectBranch:\tconditional enabled"]
