@@ -35,6 +35,7 @@ class pid_namespace:
     child_reaper: Optional["task_struct"] = None
     ns_inum: int = PROC_PID_INIT_INO
     adding: bool = True                           # PIDNS_ADDING: off once init is gone
+    reaper_waiting: bool = False                  # the dead init's parent is not told yet
     count: int = 1
 
     def ancestors(self) -> Iterator["pid_namespace"]:
@@ -122,3 +123,106 @@ def pid_global_of_vnr(nr: int) -> int:
         return nr
     t = ns.tasks.get(nr)
     return t.pid if t is not None else -1
+
+
+# --- creation, allocation, release ------------------------------------------
+
+def create_pid_namespace(parent: pid_namespace) -> pid_namespace:
+    """A child namespace of `parent` (copy_pid_ns); ENOSPC past Linux's
+    nesting depth."""
+    from .panic import Errno
+    from .uapi import ENOSPC
+    K = state.K
+    level = parent.level + 1
+    if level > MAX_PID_NS_LEVEL:
+        raise Errno(ENOSPC)
+    K.ns_inum_next += 1               # proc_alloc_inum: from PROC_DYNAMIC_FIRST
+    return pid_namespace(level, parent, PidAllocator(K.opts.pid_max), ns_inum=K.ns_inum_next)
+
+
+def alloc_pid(ns: pid_namespace, set_tid: list[int]) -> tuple[int, ...]:
+    """alloc_pid: a number at every level from the initial namespace down
+    to ns, the global one first.  set_tid (clone3) asks for numbers from
+    the innermost level outwards.  Raises Errno (EEXIST for a set_tid
+    in use, EAGAIN when a namespace is full, ENOMEM when ns's init is
+    gone); nothing is left allocated on failure."""
+    from .panic import Errno
+    from .uapi import ENOMEM
+    if not ns.adding:
+        raise Errno(ENOMEM)
+    chain = list(ns.ancestors())          # ns first, the initial namespace last
+    got: list[tuple[pid_namespace, int]] = []
+    try:
+        for i, level_ns in enumerate(chain):
+            if i < len(set_tid):
+                nr = level_ns.pids.alloc_pid_nr(set_tid[i])
+            else:
+                nr = level_ns.pids.alloc_pid()
+            got.append((level_ns, nr))
+    except Errno:
+        for level_ns, nr in got:
+            level_ns.pids.free_pid(nr)
+        raise
+    return tuple(nr for _ns, nr in reversed(got))
+
+
+def attach_pid(tsk: "task_struct", ns: pid_namespace, nrs: tuple[int, ...]) -> None:
+    """Enter tsk in the pid map of every level (K.tasks is level 0's)."""
+    tsk.pid_ns = ns if ns.level else None
+    tsk.nspids = nrs if ns.level else ()
+    for level_ns, nr in zip(reversed(list(ns.ancestors())), nrs):
+        level_ns.tasks[nr] = tsk
+
+
+def free_pid(tsk: "task_struct") -> None:
+    """Leave every level's pid map and give the numbers back (release_task)."""
+    K = state.K
+    K.tasks.pop(tsk.pid, None)
+    K.pids.free_pid(tsk.pid)
+    ns = tsk.pid_ns
+    if ns is None:
+        return
+    for level_ns in ns.ancestors():
+        if level_ns.level == 0:
+            break
+        nr = tsk.nspids[level_ns.level]
+        if level_ns.tasks.get(nr) is tsk:
+            del level_ns.tasks[nr]
+        level_ns.pids.free_pid(nr)
+
+
+def exchange_pids(a: "task_struct", b: "task_struct") -> None:
+    """de_thread: a and b trade their pids at every level."""
+    K = state.K
+    a.pid, b.pid = b.pid, a.pid
+    a.nspids, b.nspids = b.nspids, a.nspids
+    K.tasks[a.pid] = a
+    K.tasks[b.pid] = b
+    ns = a.pid_ns
+    if ns is not None:
+        for level_ns in ns.ancestors():
+            if level_ns.level == 0:
+                break
+            level_ns.tasks[a.nspids[level_ns.level]] = a
+            level_ns.tasks[b.nspids[level_ns.level]] = b
+
+
+def zap_pid_ns_processes(ns: pid_namespace) -> None:
+    """The namespace's init is exiting: no task may enter any more, and
+    every other task in it (nested namespaces included) gets SIGKILL.
+    The init's parent hears of its death once they are all gone
+    (exit.py: the init stays a zombie nobody can reap until then)."""
+    from .signal import SEND_SIG_PRIV, send_signal
+    from .uapi import SIGKILL
+    ns.adding = False
+    reaper = ns.child_reaper
+    ns.reaper_waiting = True
+    for t in list(ns.tasks.values()):
+        if t.signal is not reaper.signal and not t.exit_state and t.thread_group_leader:
+            send_signal(SIGKILL, t, SEND_SIG_PRIV, True)
+
+
+def ns_others_alive(ns: pid_namespace) -> bool:
+    """Are tasks other than the init's group still in ns (not yet released)?"""
+    reaper = ns.child_reaper
+    return any(t.signal is not reaper.signal for t in ns.tasks.values())

@@ -68,6 +68,7 @@ class KernelState:
     init_task: Optional["task_struct"] = None
     tasks: dict = field(default_factory=dict)      # pid -> task_struct
     init_pid_ns: Any = None                         # pid_namespace.pid_namespace (level 0)
+    ns_inum_next: int = 0xF0000000                  # the last namespace inode number given
     kthreadd_task: Optional["task_struct"] = None
     kthreads: dict = field(default_factory=dict)    # name -> a kernel thread doing kernel work
     boot_ns: int = 0                                # ktime at boot (start times are after it)

@@ -52,6 +52,7 @@ PF_KTHREAD = 0x200000
 PF_FORKNOEXEC = 0x40
 
 SIGNAL_GROUP_EXIT = 0x4
+SIGNAL_UNKILLABLE = 0x40       # a pid namespace's init: default actions ignored
 # Job control (kernel/jobctl.py): the group is stopped / was continued and
 # wait has not yet reported it; the parent is still to be told (CLD_*).
 SIGNAL_STOP_STOPPED, SIGNAL_STOP_CONTINUED = 0x1, 0x2

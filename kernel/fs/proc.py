@@ -212,6 +212,8 @@ def link_target(node: ProcNode) -> str:
     if node.what.startswith("ns/"):
         tns = task_active_pid_ns(t) if node.what == "ns/pid" else \
             (t.pid_ns_for_children or task_active_pid_ns(t))
+        if tns.level and tns.child_reaper is None:
+            raise Errno(ENOENT)       # pidns_for_children_get: no init born there yet
         return f"pid:[{tns.ns_inum}]"
     raise Errno(EINVAL)
 

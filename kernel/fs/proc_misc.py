@@ -39,8 +39,7 @@ def _live_mms() -> list:
 
 
 def _page_cache_pages() -> int:
-    from .inode import _icache
-    return sum(len(i.pages) for i in _icache.values() if i.alloc is state.K.alloc)
+    return sum(len(i.pages) for i in state.K.icache.values())
 
 
 def show_meminfo() -> bytes:
