@@ -9,16 +9,16 @@ with Linux's errno rules; fork copies them (SCHED_RESET_ON_FORK resets a
 real-time or negative-nice child to SCHED_NORMAL, nice 0).  The scheduler
 does not honour them: every runnable task still gets the same
 round-robin slices and runs on any CPU, whatever its policy, nice value
-or affinity.  The caller is privileged (CAP_SYS_NICE) when the host uid
-is 0; otherwise RLIMIT_RTPRIO and RLIMIT_NICE bound what it may raise.
+or affinity.  Without CAP_SYS_NICE a caller changes only tasks of its
+own uid, and RLIMIT_RTPRIO and RLIMIT_NICE bound what it may raise.
 """
 from __future__ import annotations
 
-import os
 import struct
 from dataclasses import dataclass, replace
 
 from .. import state
+from ..cred import CAP_SYS_NICE, capable
 from ..mm.uaccess import copy_from_user, copy_to_user, get_user_u32, put_user_u32
 from ..panic import Errno
 from ..percpu import current
@@ -89,7 +89,13 @@ def find_process_by_pid(pid: int) -> task_struct:
 
 
 def capable_sys_nice() -> bool:
-    return os.getuid() == 0
+    return capable(CAP_SYS_NICE)
+
+
+def check_same_owner(p: task_struct) -> bool:
+    """The caller's euid is p's uid or euid (or it has CAP_SYS_NICE)."""
+    me, them = current().cred, p.cred
+    return me.euid in (them.uid, them.euid) or capable_sys_nice()
 
 
 def can_nice(p: task_struct, nice: int) -> bool:
@@ -114,6 +120,8 @@ def __sched_setscheduler(p: task_struct, new: sched_params, keep_params: bool = 
     """Check `new` for p (EINVAL for a bad priority, EPERM for one the
     caller may not take) and store it."""
     old = task_params(p)
+    if not check_same_owner(p):
+        raise Errno(EPERM)
     if not valid_policy(new.policy):
         raise Errno(EINVAL)
     if new.rt_priority > MAX_RT_PRIO - 1:
@@ -332,9 +340,9 @@ def prio_targets(which: int, who: int) -> list[task_struct]:
         return [t for t in K.tasks.values() if t.signal.pgrp == pgrp and not t.exit_state
                 and not t.flags & PF_KTHREAD]
     if which == PRIO_USER:
-        if who and who != os.getuid():
-            return []                 # every guest task runs as the host's uid
-        return [t for t in K.tasks.values() if not t.exit_state and not t.flags & PF_KTHREAD]
+        uid = who or me.cred.uid
+        return [t for t in K.tasks.values() if not t.exit_state and not t.flags & PF_KTHREAD
+                and t.cred.uid == uid]
     raise Errno(EINVAL)
 
 
@@ -357,6 +365,10 @@ def sys_setpriority(which: c_int, who: c_int, niceval: c_int) -> int:
     err = 0
     for p in targets:
         sp = task_params(p)
+        me = current().cred
+        if p.cred.euid not in (me.uid, me.euid) and not capable_sys_nice():
+            err = EPERM               # set_one_prio
+            continue
         if nice < sp.nice and not can_nice(p, nice):
             err = EACCES
             continue
