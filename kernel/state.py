@@ -55,6 +55,7 @@ class Options:
     fail_alloc: int = 0
     pid_max: int = 32768
     slice_blocks: int = 50_000
+    realtime: bool = False          # the clocks follow the host's (not repeatable)
 
 
 @dataclass(eq=False)
@@ -74,9 +75,11 @@ class KernelState:
     swapper_cr3: int = 0
     tlb_flush_mm: Optional[Callable] = None         # flush every CPU that has an mm loaded
     overlay: Any = None                             # fs.namei.Overlay: the guest's writes
-    timers: list = field(default_factory=list)      # heap of (deadline, seq, task)
+    timers: list = field(default_factory=list)      # hrtimer heap of (expires, seq, hrtimer)
     timer_seq: int = 0
     idle_ns: int = 0                                # virtual time not counted by the glue (idle, rdtsc)
+    realtime_base: int = 0                          # --realtime: host monotonic ns at boot (else 0)
+    real_offset: int = 0                            # CLOCK_REALTIME - CLOCK_MONOTONIC
     # Observers: callables(event: str, **fields).  The tracer, the stats
     # and later the debugger subscribe here.
     listeners: list = field(default_factory=list)
