@@ -68,8 +68,8 @@ int main(int argc, char **argv)
 		pause();
 	printf("SIGALRM x%d, si_code SI_KERNEL: %s\n", hits[SIGALRM], yes(last_code == SI_KERNEL));
 	memset(&it, 0, sizeof it);
-	printf("disarm, old interval still 20ms: %d %s\n", setitimer(ITIMER_REAL, &it, &old),
-	       yes(old.it_interval.tv_usec == 20000));
+	int r = setitimer(ITIMER_REAL, &it, &old);
+	printf("disarm: %d, old interval 20ms: %s\n", r, yes(old.it_interval.tv_usec == 20000));
 	getitimer(ITIMER_REAL, &cur);
 	printf("after disarm: %ld %ld %ld %ld\n", (long)cur.it_value.tv_sec, (long)cur.it_value.tv_usec,
 	       (long)cur.it_interval.tv_sec, (long)cur.it_interval.tv_usec);

@@ -223,14 +223,14 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
         if cpu.deferred_mm:      # a task died outside a hook (signal delivery)
             finish_mm_drop(cpu)
         expiry = hrtimer_next_expiry()
-        if expiry >= 0:
+        if expiry is not None:
             now = ktime_get_ns()
             if expiry <= now:
                 hrtimer_run_queues(now)
         tsk = pick_next_task(cpu)
         if tsk is None:
             expiry = hrtimer_next_expiry()
-            if expiry >= 0:
+            if expiry is not None:
                 idle_until(expiry)
                 continue
             K.stop_reason = "deadlock: every task is asleep with nothing to wake it"
@@ -261,9 +261,9 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
         expiry = hrtimer_next_expiry()
         sig = tsk.signal
         cpu_left = posix_cpu_timers_left(tsk) if tsk.cpu_timers or sig.cpu_timers else -1
-        if cpu.rq or expiry >= 0 or cpu_left >= 0:
+        if cpu.rq or expiry is not None or cpu_left >= 0:
             n = slice_blocks if rng is None else rng.randint(slice_blocks // 2, slice_blocks * 3 // 2)
-            if expiry >= 0 and not K.realtime_base:
+            if expiry is not None and not K.realtime_base:
                 n = max(1, min(n, (expiry - ktime_get_ns()) // BLOCK_NS))
             if cpu_left >= 0:
                 n = max(1, min(n, cpu_left // BLOCK_NS))

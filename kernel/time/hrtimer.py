@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from .. import state
 from ..panic import Errno
@@ -72,15 +72,16 @@ def hrtimer_forward(t: hrtimer, now: int, interval: int) -> int:
     return n
 
 
-def hrtimer_next_expiry() -> int:
-    """The first armed expiry, or -1 with no timer armed."""
+def hrtimer_next_expiry() -> Optional[int]:
+    """The first armed expiry (maybe negative: a time before boot), or
+    None with no timer armed."""
     q = state.K.timers
     while q:
         expires, seq, t = q[0]
         if t.seq == seq:
             return expires
         heapq.heappop(q)
-    return -1
+    return None
 
 
 def hrtimer_run_queues(now: int) -> None:
