@@ -118,9 +118,10 @@ def sys_umask(mask: c_uint) -> int:
 
 @syscall("getrusage")
 def sys_getrusage(who: c_int, ru: UPtr) -> int:
-    from .sched.cputime import k_getrusage
+    from .sched.cputime import k_getrusage, watch_cputime
     if who not in (0, -1, 1):                  # RUSAGE_SELF, _CHILDREN, _THREAD
         raise Errno(EINVAL)
+    watch_cputime(current())
     copy_to_user(ru, k_getrusage(current(), who))
     return 0
 
@@ -128,8 +129,9 @@ def sys_getrusage(who: c_int, ru: UPtr) -> int:
 @syscall("times")
 def sys_times(tbuf: UPtr) -> int:
     """struct tms in clock ticks (USER_HZ 100); returns ticks since boot."""
-    from .sched.cputime import clock_t_of, thread_group_cputime
+    from .sched.cputime import clock_t_of, thread_group_cputime, watch_cputime
     from .time.timekeeping import ktime_get_ns
+    watch_cputime(current())
     if tbuf:
         sig = current().signal
         u, s = thread_group_cputime(sig)

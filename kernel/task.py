@@ -112,6 +112,7 @@ class signal_struct:
     nivcsw: int = 0
     cnvcsw: int = 0
     cnivcsw: int = 0
+    cputime_watched: bool = False   # it read its own CPU time: count its blocks
 
 
 @dataclass(eq=False, slots=True)

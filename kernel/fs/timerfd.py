@@ -12,6 +12,7 @@ clock is never set, so a read never fails with ECANCELED.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from ..panic import Errno
 from ..percpu import current
@@ -83,11 +84,17 @@ class TimerfdOps(FileOps):
         ticks, ctx.ticks = ctx.ticks, 0
         return struct.pack("<Q", ticks)
 
-    def poll(self, f: file) -> tuple[int, wait_queue_head]:
-        """The readiness mask now, and the queue a poller sleeps on
-        (woken at each expiry)."""
+    def can_poll(self, f: file) -> bool:
+        return True
+
+    def poll(self, f: file, pt: Any = None) -> int:
+        """timerfd_poll: POLLIN while ticks are unread.  A poller's table
+        (fs/poll.py's poll_table; poll_wait) gets the queue each expiry
+        wakes."""
         ctx = f.private
-        return (POLLIN | POLLRDNORM if ctx.ticks else 0), ctx.wqh
+        if pt is not None:
+            pt.add(f, ctx.wqh)
+        return POLLIN | POLLRDNORM if ctx.ticks else 0
 
     def stat(self, f: file) -> dict:
         return {"mode": S_IFREG_ANON, "ino": 0, "dev": 0xE, "blksize": 4096, "size": 0,

@@ -30,6 +30,7 @@ from .wait import BlockOn, add_wait, remove_wait
 
 RDTSC_NS = 20
 
+MIN_SLICE = 64           # blocks: the shortest slice a timer asks for
 SOLO_RUNS = 4            # long slices alone before the block hook goes
 SOLO_SLICE = 1_000_000   # blocks
 UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED = 6, 7, 8
@@ -261,12 +262,15 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
         expiry = hrtimer_next_expiry()
         sig = tsk.signal
         cpu_left = posix_cpu_timers_left(tsk) if tsk.cpu_timers or sig.cpu_timers else -1
-        if cpu.rq or expiry is not None or cpu_left >= 0:
+        if cpu.rq or expiry is not None or cpu_left >= 0 or sig.cputime_watched:
             n = slice_blocks if rng is None else rng.randint(slice_blocks // 2, slice_blocks * 3 // 2)
+            # Up to the next expiry, but never less than MIN_SLICE: a timer
+            # re-armed every nanosecond must not stop the guest after
+            # every block (Linux's hrtimer has a minimum delta too).
             if expiry is not None and not K.realtime_base:
-                n = max(1, min(n, (expiry - ktime_get_ns()) // BLOCK_NS))
+                n = max(MIN_SLICE, min(n, (expiry - ktime_get_ns()) // BLOCK_NS))
             if cpu_left >= 0:
-                n = max(1, min(n, cpu_left // BLOCK_NS))
+                n = max(MIN_SLICE, min(n, cpu_left // BLOCK_NS))
             cpu.solo_runs = 0
             cpu.block_hook = True
             glue.set_slice(n)

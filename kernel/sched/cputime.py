@@ -8,10 +8,11 @@ goes on the CPU (account_start) and charges the difference when it comes
 off (account_stop), so a read in the middle (getrusage, clock_gettime of
 a CPU clock, a CPU timer's check) adds the part still in flight.
 
-Basic blocks are counted only while the CPU is time-sliced (another task
-runnable, or a timer armed): a lone task with no timer runs unsliced,
-and its user time does not grow then.  An armed CPU-time timer
-(ITIMER_VIRTUAL/PROF, a timer on a CPU clock) keeps the slicing on.
+Basic blocks are counted only while the CPU is time-sliced: another task
+runnable, a timer armed, an armed CPU-time timer (ITIMER_VIRTUAL/PROF, a
+timer on a CPU clock), or a process that has read its own CPU time
+(watch_cputime: a clock, getrusage, times).  A lone task with none of
+these runs unsliced, and its user time does not grow then.
 """
 from __future__ import annotations
 
@@ -29,6 +30,15 @@ if TYPE_CHECKING:
 def _counters(cpu: "cpu_struct") -> tuple[int, int, int]:
     blocks, _left, sysc, traps = COUNTERS.unpack_from(cpu.hw.shared, COUNTERS_OFF)
     return blocks, sysc, traps
+
+
+def watch_cputime(tsk: "task_struct") -> None:
+    """tsk's process looks at its own CPU time: from now on its basic
+    blocks are counted even when it runs alone (the run loop slices it)."""
+    if not tsk.signal.cputime_watched:
+        from ..time.hrtimer import resched_for_timer
+        tsk.signal.cputime_watched = True
+        resched_for_timer()
 
 
 def account_start(cpu: "cpu_struct", tsk: "task_struct") -> None:

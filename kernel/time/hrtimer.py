@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional
 
 from .. import state
 from ..panic import Errno
-from ..percpu import current
+from ..percpu import current, this_cpu
 from ..sched.wait import BlockOn
 from ..syscalls import syscall
 from ..types import UPtr
@@ -52,6 +52,16 @@ def hrtimer_start(t: hrtimer, expires: int) -> None:
     t.seq = K.timer_seq
     t.expires = expires
     heapq.heappush(K.timers, (expires, t.seq, t))
+    resched_for_timer()
+
+
+def resched_for_timer() -> None:
+    """A timer armed inside a syscall: the CPU goes back to the run loop,
+    which bounds the next slice by the new expiry (an unsliced task
+    would otherwise run on past it)."""
+    cpu = this_cpu()
+    if cpu is not None and cpu.curr is not None:
+        cpu.need_resched = True
 
 
 def hrtimer_cancel(t: hrtimer) -> bool:

@@ -21,7 +21,8 @@ from typing import Any, Callable, Optional
 from .. import state
 from ..panic import Errno
 from ..percpu import current
-from ..sched.cputime import task_cputime, thread_group_cputime
+from ..sched.cputime import task_cputime, thread_group_cputime, watch_cputime
+from .hrtimer import resched_for_timer
 from ..uapi import CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, EINVAL
 
 CPUCLOCK_PROF, CPUCLOCK_VIRT, CPUCLOCK_SCHED = 0, 1, 2
@@ -78,6 +79,8 @@ def cpu_clock_sample(which: int, owner: Any) -> int:
 
 def cpu_clock_now(which_clock: int) -> int:
     p, perthread, which = cpu_clock_target(which_clock)
+    if p.signal is current().signal:
+        watch_cputime(p)
     return cpu_clock_sample(which, p if perthread else p.signal)
 
 
@@ -91,6 +94,7 @@ def arm_cpu_timer(t: cpu_timer, expires: int) -> None:
     t.expires = expires
     if t not in t.owner.cpu_timers:
         t.owner.cpu_timers.append(t)
+    resched_for_timer()
 
 
 def disarm_cpu_timer(t: cpu_timer) -> None:
