@@ -68,7 +68,14 @@ def syscalls_run() -> int:
 
 def wake_up_process(tsk: task_struct) -> bool:
     """Make a sleeping task runnable; False if it was not sleeping."""
-    if not tsk.state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE):
+    return wake_up_state(tsk, TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)
+
+
+def wake_up_state(tsk: task_struct, mask: int) -> bool:
+    """Make tsk runnable if its state has a bit of `mask` (TASK_WAKEKILL
+    wakes killable and stopped tasks for a fatal signal, __TASK_STOPPED
+    is SIGCONT's); False if it was not in such a state."""
+    if not tsk.state & mask:
         return False
     remove_wait(tsk)
     t = tsk.sleep_timer
@@ -202,6 +209,7 @@ def run(cpu: cpu_struct, until: Optional[Callable[[], bool]] = None) -> None:
 
 def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None:
     from ..entry import finish_syscall_after_sleep
+    from ..fs.console import host_input_waiting, idle_on_host_input, wake_host_input
     from ..signal import signal_pending
     from ..signal_64 import exit_to_user_mode
     from ..traps import handle_emu_error
@@ -228,9 +236,17 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
             now = ktime_get_ns()
             if expiry <= now:
                 hrtimer_run_queues(now)
+        host_wait = bool(K.host_input) and host_input_waiting()
+        if host_wait:
+            wake_host_input()
         tsk = pick_next_task(cpu)
         if tsk is None:
             expiry = hrtimer_next_expiry()
+            if host_wait:
+                # Every task sleeps and some wait on host input: the
+                # clock follows the wall clock until input or a timer.
+                idle_on_host_input(max(0, expiry - ktime_get_ns()) if expiry is not None else -1)
+                continue
             if expiry is not None:
                 idle_until(expiry)
                 continue
@@ -262,7 +278,7 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
         expiry = hrtimer_next_expiry()
         sig = tsk.signal
         cpu_left = posix_cpu_timers_left(tsk) if tsk.cpu_timers or sig.cpu_timers else -1
-        if cpu.rq or expiry is not None or cpu_left >= 0 or sig.cputime_watched:
+        if cpu.rq or expiry is not None or cpu_left >= 0 or sig.cputime_watched or host_wait:
             n = slice_blocks if rng is None else rng.randint(slice_blocks // 2, slice_blocks * 3 // 2)
             # Up to the next expiry, but never less than MIN_SLICE: a timer
             # re-armed every nanosecond must not stop the guest after
