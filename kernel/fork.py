@@ -19,6 +19,7 @@ from .mm.uaccess import copy_from_user, copy_to_user, put_user_u32
 from .panic import Errno, OutOfMemory
 from .percpu import current, this_cpu
 from .sched.core import ktime_get_ns, wake_up_new_task
+from .sched.syscalls import sched_fork
 from .sched.wait import BlockOn, wait_queue_head
 from .syscalls import syscall
 from .task import (
@@ -215,6 +216,8 @@ def copy_process(args: kernel_clone_args) -> task_struct:
             tsk.sas_ss_sp, tsk.sas_ss_size = parent.sas_ss_sp, parent.sas_ss_size
             tsk.sas_ss_flags = parent.sas_ss_flags
         tsk.cpu = parent.cpu
+        sched_fork(tsk, parent)
+        tsk.cpus_mask = parent.cpus_mask
         copy_files(flags, tsk, parent)    # OutOfMemory: kernel_clone decides
         undo.callback(exit_files, tsk)
         copy_fs(flags, tsk, parent)

@@ -30,6 +30,7 @@ from .uapi import O_RDONLY, O_WRONLY, SIGCHLD
 # Register every syscall by importing the modules that define them.
 from . import exec as _exec, exit as _exit, fork as _fork, futex as _futex, signal as _signal  # noqa: F401,E402
 from . import sys as _sys  # noqa: F401,E402
+from .sched import syscalls as _sched_syscalls  # noqa: F401,E402
 from . import capability as _capability, groups as _groups  # noqa: F401,E402
 from .time import hrtimer as _hrtimer, itimer as _itimer, posix_timers as _posix_timers  # noqa: F401,E402
 from .time import posix_cpu_timers as _posix_cpu_timers, time as _time  # noqa: F401,E402

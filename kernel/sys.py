@@ -1,6 +1,7 @@
 """Identity, limits and the odds and ends of kernel/sys.c: getpid and
 friends, uname, prlimit64, prctl, arch_prctl, set_tid_address, brk and
-the mm syscalls' thin entries, getrandom, sched_* queries."""
+the mm syscalls' thin entries, getrandom, sched_yield (the other sched_*
+calls: kernel/sched/syscalls.py)."""
 from __future__ import annotations
 
 import os
@@ -283,17 +284,6 @@ def sys_getrandom(buf: UPtr, count: size_t, flags: c_uint) -> int:
     n = min(count, 1 << 25)
     copy_to_user(buf, state.K.rng.randbytes(n))
     return n
-
-
-@syscall("sched_getaffinity")
-def sys_sched_getaffinity(pid: pid_t, len_: c_uint, user_mask_ptr: UPtr) -> int:
-    if len_ < 8 or len_ & 7:
-        raise Errno(EINVAL)
-    if pid and state.K.tasks.get(pid) is None:
-        raise Errno(ESRCH)
-    mask = (1 << len(state.K.cpus)) - 1
-    copy_to_user(user_mask_ptr, struct.pack("<Q", mask))
-    return 8
 
 
 @syscall("sched_yield")

@@ -207,6 +207,10 @@ class task_struct:
     vfork_done: Optional["wait_queue_head"] = None
     in_vfork_wait: bool = False
     cpu: int = 0
+    # Policy and priorities (kernel/sched/syscalls.py; None: SCHED_NORMAL,
+    # nice 0) and the affinity asked for (0: every CPU).  Stored, not honoured.
+    sched_params: Any = None
+    cpus_mask: int = 0
     # Counters.
     nvcsw: int = 0
     nivcsw: int = 0
