@@ -13,9 +13,10 @@ from .mm.uaccess import copy_to_user, put_user_s32, put_user_u32
 from .panic import BUG, Errno, OutOfMemory
 from .percpu import current, this_cpu
 from .pid_namespace import (
-    exchange_pids, free_pid, ns_others_alive, pid_global_of_vnr, task_active_pid_ns, task_pid_nr_ns, task_pid_vnr,
-    zap_pid_ns_processes,
+    exchange_pids, free_pid, ns_others_alive, pid_global_of_vnr, task_active_pid_ns, task_pid_nr_ns,
+    task_pid_vnr, zap_pid_ns_processes,
 )
+from .sched.cputime import RUSAGE_BOTH, account_reaped_child, exit_signal_cputime, k_getrusage
 from .sched.wait import BlockOn, wake_up
 from .siginfo import kernel_siginfo
 from .signal import current_uid, flush_sigqueue, send_signal
@@ -58,6 +59,7 @@ def do_exit(code: int) -> None:
     group_dead = sig.live == 0
     if group_dead and not sig.flags & SIGNAL_GROUP_EXIT:
         sig.group_exit_code = code
+    exit_task_timers(tsk, group_dead)
     # exit_mm: the robust list and clear_child_tid live in user memory.
     # A write there may fault or need a frame for CoW; the exit goes on
     # regardless, as mm_release does.
@@ -91,6 +93,21 @@ def do_exit(code: int) -> None:
         K.emit("exit", task=tsk, code=code)
     this_cpu().need_resched = True
     this_cpu().hw.glue.stop()
+
+
+def exit_task_timers(tsk: task_struct, group_dead: bool) -> None:
+    """The CPU time tsk ran so far is charged, its thread CPU timers go;
+    with the group, ITIMER_REAL, the CPU itimers and the POSIX timers."""
+    from .sched.cputime import account_stop
+    from .time.itimer import exit_itimers_real
+    from .time.posix_cpu_timers import exit_cpu_timers
+    from .time.posix_timers import exit_itimers
+    account_stop(this_cpu(), tsk)
+    exit_cpu_timers(tsk)
+    if group_dead:
+        exit_itimers_real(tsk.signal)
+        exit_itimers(tsk.signal)
+        exit_cpu_timers(tsk.signal)
 
 
 def drop_mm_lazily(cpu, tsk: task_struct, mm) -> None:
@@ -206,9 +223,11 @@ def do_notify_parent(tsk: task_struct, sig: int) -> bool:
         if psig.handler == SIG_IGN:
             sig = 0
     if 0 < sig <= _NSIG:              # valid_signal: clone's exit signal is not checked
-        # No CPU time is accounted per task: si_utime and si_stime are 0.
+        from .sched.cputime import clock_t_of, thread_group_cputime
+        ut, st = thread_group_cputime(tsk.signal)
         info = kernel_siginfo(sig, code, pid=task_pid_nr_ns(tsk, task_active_pid_ns(parent)),
-                              uid=current_uid(), status=status)
+                              uid=current_uid(), status=status,
+                              utime=clock_t_of(ut), stime=clock_t_of(st))
         send_signal(sig, parent, info, True)
     wake_up(parent.signal.wait_chldexit)
     return autoreap
@@ -258,6 +277,7 @@ def release_task(p: task_struct) -> None:
         sig.nr_threads -= 1
     free_pid(p)
     p.exit_state = EXIT_DEAD
+    exit_signal_cputime(p)
     # __exit_signal: its queued signals go, and the group's with the leader.
     flush_sigqueue(p)
     if p.thread_group_leader:
@@ -327,6 +347,7 @@ def do_wait(which: int, upid: int, options: int, report, finish=lambda r: r) -> 
                     # Reap first, then copy out: a bad status pointer
                     # fails with EFAULT but the child is gone (kernel_wait4).
                     if not options & WNOWAIT:
+                        account_reaped_child(tsk, p)
                         release_task(p)
                     report(p, status)
                     return finish(pid)
@@ -342,8 +363,6 @@ def do_wait(which: int, upid: int, options: int, report, finish=lambda r: r) -> 
 
     return attempt()
 
-
-_RUSAGE_SIZE = 144
 
 
 @syscall("wait4")
@@ -365,7 +384,7 @@ def sys_wait4(upid: pid_t, stat_addr: UPtr, options: c_int, ru: UPtr) -> int:
         if stat_addr:
             put_user_s32(stat_addr, status)
         if ru:
-            copy_to_user(ru, bytes(_RUSAGE_SIZE))
+            copy_to_user(ru, k_getrusage(p, RUSAGE_BOTH))
 
     return do_wait(which, pid, options | WEXITED, report)
 
@@ -395,7 +414,7 @@ def sys_waitid(which: c_int, upid: pid_t, infop: UPtr, options: c_int, ru: UPtr)
             info = struct.pack("<iiii iIi", SIGCHLD, 0, code, 0, task_pid_vnr(p), 0, st)
             copy_to_user(infop, info + bytes(128 - len(info)))
         if ru:
-            copy_to_user(ru, bytes(_RUSAGE_SIZE))
+            copy_to_user(ru, k_getrusage(p, RUSAGE_BOTH))
 
     def finish(pid: int) -> int:
         if pid == 0 and infop:

@@ -42,24 +42,17 @@ def task_state(t: task_struct) -> tuple[str, str]:
 
 
 def task_cputime(t: task_struct) -> tuple[int, int]:
-    """(utime, stime) of one thread in virtual ns, from the CPU-time
-    accounting when it is there (sched/cputime.py), else 0."""
-    try:
-        from ..sched.cputime import task_cputime as tc   # type: ignore[import-not-found]
-    except ImportError:
-        return 0, 0
+    """(utime, stime) of one thread in virtual ns (sched/cputime.py)."""
+    from ..sched.cputime import task_cputime as tc
     return tc(t)
 
 
 def group_cputime(t: task_struct) -> tuple[int, int, int, int]:
     """(utime, stime, cutime, cstime) of t's process in virtual ns."""
+    from ..sched.cputime import thread_group_cputime
     sig = t.signal
-    try:
-        from ..sched.cputime import thread_group_cputime   # type: ignore[import-not-found]
-    except ImportError:
-        return 0, 0, 0, 0
     u, s = thread_group_cputime(sig)
-    return u, s, getattr(sig, "cutime", 0), getattr(sig, "cstime", 0)
+    return u, s, sig.cutime, sig.cstime
 
 
 def ticks(ns: int) -> int:
@@ -239,8 +232,8 @@ def proc_pid_status(t: task_struct, ns: pid_namespace, whole: bool) -> bytes:
             "Mems_allowed_list:\t0"]
     nv, niv = t.nvcsw, t.nivcsw
     if whole:
-        nv = sum(x.nvcsw for x in threads_of(t)) + getattr(t.signal, "nvcsw", 0)
-        niv = sum(x.nivcsw for x in threads_of(t)) + getattr(t.signal, "nivcsw", 0)
+        nv = sum(x.nvcsw for x in threads_of(t)) + t.signal.nvcsw
+        niv = sum(x.nivcsw for x in threads_of(t)) + t.signal.nivcsw
     out += [f"voluntary_ctxt_switches:\t{nv}", f"nonvoluntary_ctxt_switches:\t{niv}"]
     return ("\n".join(out) + "\n").encode()
 

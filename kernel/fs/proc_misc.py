@@ -14,19 +14,18 @@ from ..task import TASK_RUNNING, TaskState
 
 USER_HZ = 100
 NSEC_PER_TICK = 10_000_000
-REALTIME_BASE_S = 1_767_225_600     # kernel/time: CLOCK_REALTIME at boot (2026-01-01 UTC)
 
 
 def _cpu_times(cpu) -> tuple[int, int]:
     """(user, system) virtual ns a CPU ran: basic blocks are user time,
     syscalls and traps system time (the units of the virtual clock)."""
-    from ..sched.core import _COUNTERS, _COUNTERS_OFF, BLOCK_NS, SYSCALL_NS, TRAP_NS
-    blocks, _left, sysc, traps = _COUNTERS.unpack_from(cpu.hw.shared, _COUNTERS_OFF)
+    from ..time.timekeeping import BLOCK_NS, COUNTERS, COUNTERS_OFF, SYSCALL_NS, TRAP_NS
+    blocks, _left, sysc, traps = COUNTERS.unpack_from(cpu.hw.shared, COUNTERS_OFF)
     return blocks * BLOCK_NS, sysc * SYSCALL_NS + traps * TRAP_NS
 
 
 def _now() -> int:
-    from ..sched.core import ktime_get_ns
+    from ..time.timekeeping import ktime_get_ns
     return ktime_get_ns()
 
 
@@ -99,7 +98,8 @@ def show_stat() -> bytes:
                   if t.state & TaskState.TASK_UNINTERRUPTIBLE
                   and not t.state & TaskState.TASK_NOLOAD and not t.exit_state)
     ctxt = sum(c.nr_switches for c in K.cpus)
-    out = [head, *rows, "intr 0", f"ctxt {ctxt}", f"btime {REALTIME_BASE_S}",
+    btime = (K.real_offset - K.boot_ns) // 1_000_000_000     # CLOCK_REALTIME at boot
+    out = [head, *rows, "intr 0", f"ctxt {ctxt}", f"btime {btime}",
            f"processes {K.counters['forks'] + 3}", f"procs_running {running}",
            f"procs_blocked {blocked}", "softirq 0 0 0 0 0 0 0 0 0 0 0"]
     return ("\n".join(out) + "\n").encode()
