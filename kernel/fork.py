@@ -129,8 +129,8 @@ def check_clone_flags(clone_flags: int, parent: task_struct) -> None:
         raise Errno(EINVAL)
     # init may not create siblings: they would have no reaper (a pid
     # namespace's init neither: SIGNAL_UNKILLABLE).
-    if clone_flags & CLONE_PARENT and (is_global_init(parent)
-                                       or parent.signal.flags & SIGNAL_UNKILLABLE):
+    if clone_flags & CLONE_PARENT and (is_global_init(parent) or (
+            parent.signal is not None and parent.signal.flags & SIGNAL_UNKILLABLE)):
         raise Errno(EINVAL)
     # A thread stays in its group's pid and user namespace.
     if clone_flags & CLONE_THREAD and clone_flags & (CLONE_NEWUSER | CLONE_NEWPID):
