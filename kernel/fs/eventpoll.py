@@ -133,7 +133,9 @@ def ep_poll_callback(entry: wait_queue_entry, key: int) -> bool:
 
 def ep_ptable_queue_proc(epi: epitem):
     def qproc(f: file, wq: wait_queue_head, pt: poll_table) -> None:
-        entry = wait_queue_entry(ep_poll_callback, epi)
+        ep = epi.ep
+        entry = wait_queue_entry(ep_poll_callback, epi,
+                                 lambda: bool(ep.wq.waiters or ep.poll_wait.waiters))
         add_wait_queue(wq, entry)
         epi.pwqlist.append((wq, entry))
     return qproc

@@ -229,10 +229,10 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
             wake_host_input()
         tsk = pick_next_task(cpu)
         if tsk is None:
-            if host_wait:
-                # Every task sleeps and some wait on host input: the
-                # clock follows the wall clock until input or a timer.
-                idle_on_host_input(K.timers[0][0] - ktime_get_ns() if K.timers else -1)
+            # Every task sleeps and some wait on host input: the clock
+            # follows the wall clock until input or a timer.
+            if host_wait and idle_on_host_input(
+                    max(0, K.timers[0][0] - ktime_get_ns()) if K.timers else -1):
                 continue
             if K.timers:
                 # Idle: jump virtual time to the next deadline.
