@@ -54,6 +54,7 @@ class Options:
     timeout: float = 0.0            # wall-clock seconds; 0 = no limit
     fail_alloc: int = 0
     pid_max: int = 32768
+    user: Optional[tuple] = None    # --user UID[:GID]: the first guest's ids
     slice_blocks: int = 50_000
 
 

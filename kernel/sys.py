@@ -1,6 +1,7 @@
 """Identity, limits and the odds and ends of kernel/sys.c: getpid and
 friends, uname, prlimit64, prctl, arch_prctl, set_tid_address, brk and
-the mm syscalls' thin entries, getrandom, sched_* queries."""
+the mm syscalls' thin entries, getrandom, sched_yield (the other sched_*
+calls: kernel/sched/syscalls.py)."""
 from __future__ import annotations
 
 import os
@@ -13,6 +14,8 @@ from .mm.mmap import ShmemObject, check_range, page_align, prot_to_vm_flags, TAS
 from .mm.memory import VM_SHARED, VM_WRITE
 from .mm.uaccess import copy_from_user, copy_to_user, put_user_u64, strncpy_from_user
 from .panic import Errno
+from .capability import cap_task_prctl
+from .cred import CAP_SYS_RESOURCE, capable
 from .percpu import current, this_cpu
 from .syscalls import syscall
 from .task import PF_FORKNOEXEC, PF_KTHREAD
@@ -39,26 +42,6 @@ def sys_gettid() -> int:
 @syscall("getppid")
 def sys_getppid() -> int:
     return current().group_leader.real_parent.tgid
-
-
-@syscall("getuid")
-def sys_getuid() -> int:
-    return os.getuid()
-
-
-@syscall("geteuid")
-def sys_geteuid() -> int:
-    return os.geteuid()
-
-
-@syscall("getgid")
-def sys_getgid() -> int:
-    return os.getgid()
-
-
-@syscall("getegid")
-def sys_getegid() -> int:
-    return os.getegid()
 
 
 @syscall("getpgrp")
@@ -184,28 +167,6 @@ def sys_arch_prctl(option: c_int, arg2: c_ulong) -> int:
 NR_OPEN = 1 << 20      # sysctl fs.nr_open: the most RLIMIT_NOFILE may be
 
 
-CAP_SYS_ADMIN, CAP_SYS_RESOURCE = 21, 24
-_host_caps: list[int] = []
-
-
-def capable(cap: int) -> bool:
-    """capable(cap): the guest runs with the host process's ids, so it has
-    the host process's effective capabilities (root in a container may
-    lack some: CAP_SYS_RESOURCE often).  Read once from /proc; without
-    it, euid 0 means every capability."""
-    if not _host_caps:
-        caps = (1 << 64) - 1 if os.geteuid() == 0 else 0
-        try:
-            with open("/proc/self/status") as f:
-                for line in f:
-                    if line.startswith("CapEff:"):
-                        caps = int(line.split()[1], 16)
-        except OSError:
-            pass
-        _host_caps.append(caps)
-    return bool(_host_caps[0] >> cap & 1)
-
-
 def host_rlimits() -> list[list[int]]:
     """The limits tinyunix itself runs with, for the first guest: it
     inherits them as a program started from the same shell would."""
@@ -282,6 +243,9 @@ def sys_prctl(option: c_int, arg2: c_ulong, arg3: c_ulong, arg4: c_ulong, arg5: 
     if option == PR_GET_NAME:
         copy_to_user(arg2, tsk.comm.encode()[:15].ljust(16, b"\0"))
         return 0
+    ret = cap_task_prctl(option, arg2, arg3, arg4, arg5)
+    if ret is not None:
+        return ret
     if option in (PR_SET_PDEATHSIG, PR_GET_PDEATHSIG):
         if option == PR_GET_PDEATHSIG:
             copy_to_user(arg2, struct.pack("<i", 0))
@@ -296,17 +260,6 @@ def sys_getrandom(buf: UPtr, count: size_t, flags: c_uint) -> int:
     n = min(count, 1 << 25)
     copy_to_user(buf, state.K.rng.randbytes(n))
     return n
-
-
-@syscall("sched_getaffinity")
-def sys_sched_getaffinity(pid: pid_t, len_: c_uint, user_mask_ptr: UPtr) -> int:
-    if len_ < 8 or len_ & 7:
-        raise Errno(EINVAL)
-    if pid and state.K.tasks.get(pid) is None:
-        raise Errno(ESRCH)
-    mask = (1 << len(state.K.cpus)) - 1
-    copy_to_user(user_mask_ptr, struct.pack("<Q", mask))
-    return 8
 
 
 @syscall("sched_yield")

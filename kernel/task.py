@@ -137,6 +137,7 @@ class task_struct:
     fs: Optional[fs_struct] = None
     sighand: Optional[sighand_struct] = None
     signal: Optional[signal_struct] = None
+    cred: Any = None                              # kernel.cred.cred, immutable, shared
     # Signals: sets as int bitmaps, bit (sig-1).  sigqueue holds the
     # kernel_siginfo of each queued instance of `pending`, in order.
     blocked: int = 0
@@ -180,6 +181,10 @@ class task_struct:
     vfork_done: Optional["wait_queue_head"] = None
     in_vfork_wait: bool = False
     cpu: int = 0
+    # Policy and priorities (kernel/sched/syscalls.py; None: SCHED_NORMAL,
+    # nice 0) and the affinity asked for (0: every CPU).  Stored, not honoured.
+    sched_params: Any = None
+    cpus_mask: int = 0
     # Counters.
     nvcsw: int = 0
     nivcsw: int = 0
