@@ -20,6 +20,7 @@ from .percpu import cpu_struct, set_running_cpu
 from .pid import PidAllocator
 from .sched.core import make_rdtsc_entry, run
 from .sched.wait import wait_queue_head
+from .time.timekeeping import timekeeping_init
 from .state import KernelState, Options
 from .task import PF_KTHREAD, TASK_INTERRUPTIBLE, fs_struct, sighand_struct, signal_struct, task_struct
 from .cred import init_cred
@@ -28,9 +29,12 @@ from .uapi import O_RDONLY, O_WRONLY, SIGCHLD
 
 # Register every syscall by importing the modules that define them.
 from . import exec as _exec, exit as _exit, fork as _fork, futex as _futex, signal as _signal  # noqa: F401,E402
-from . import sys as _sys, time as _time  # noqa: F401,E402
+from . import sys as _sys  # noqa: F401,E402
 from .sched import syscalls as _sched_syscalls  # noqa: F401,E402
 from . import capability as _capability, groups as _groups  # noqa: F401,E402
+from .time import hrtimer as _hrtimer, itimer as _itimer, posix_timers as _posix_timers  # noqa: F401,E402
+from .time import posix_cpu_timers as _posix_cpu_timers, time as _time  # noqa: F401,E402
+from .fs import timerfd as _timerfd  # noqa: F401,E402
 from . import setid as _setid, signal_64 as _signal_64, signal_sys as _signal_sys  # noqa: F401,E402
 from .fs import file as _file, open as _open, pipe as _pipe, read_write as _rw, stat as _stat  # noqa: F401,E402
 from .fs import eventfd as _eventfd, eventpoll as _eventpoll, select as _select, signalfd as _signalfd  # noqa: F401,E402
@@ -66,6 +70,7 @@ def start_kernel(K: KernelState) -> None:
     K.swapper_pt = PageTables(K.alloc, machine.kernel_pml4e)
     K.swapper_cr3 = K.swapper_pt.cr3
     K.overlay = Overlay()
+    timekeeping_init(K)
 
     def tlb_flush_mm(mm) -> None:
         for idx in mm.cpus:

@@ -388,7 +388,19 @@ def collect_signal(sig: int, owner, queue: list) -> kernel_siginfo:
 
 
 def dequeue_signal(tsk: task_struct, mask: int) -> Optional[kernel_siginfo]:
-    """The next signal not in `mask`: tsk's own queue before the group's."""
+    """The next signal not in `mask`: tsk's own queue before the group's.
+    A POSIX timer's signal is re-armed here, or dropped when its timer
+    was set again or deleted since it fired (posixtimer_deliver_signal)."""
+    while True:
+        info = _dequeue_signal(tsk, mask)
+        if info is None or info.sys_private is None:
+            return info
+        from .time.posix_timers import posixtimer_deliver_signal
+        if posixtimer_deliver_signal(info):
+            return info
+
+
+def _dequeue_signal(tsk: task_struct, mask: int) -> Optional[kernel_siginfo]:
     sig = next_signal(tsk.pending, mask)
     if sig:
         info = collect_signal(sig, tsk, tsk.sigqueue)

@@ -56,6 +56,7 @@ class Options:
     pid_max: int = 32768
     user: Optional[tuple] = None    # --user UID[:GID]: the first guest's ids
     slice_blocks: int = 50_000
+    realtime: bool = False          # the clocks follow the host's (not repeatable)
 
 
 @dataclass(eq=False)
@@ -77,9 +78,11 @@ class KernelState:
     overlay: Any = None                             # fs.namei.Overlay: the guest's writes
     icache: dict = field(default_factory=dict)      # host file identity -> fs.inode.Inode
     icache_recent: list = field(default_factory=list)  # exec'd Inodes kept warm (fs.inode)
-    timers: list = field(default_factory=list)      # heap of (deadline, seq, task)
+    timers: list = field(default_factory=list)      # hrtimer heap of (expires, seq, hrtimer)
     timer_seq: int = 0
     idle_ns: int = 0                                # virtual time not counted by the glue (idle, rdtsc)
+    realtime_base: int = 0                          # --realtime: host monotonic ns at boot (else 0)
+    real_offset: int = 0                            # CLOCK_REALTIME - CLOCK_MONOTONIC
     # Observers: callables(event: str, **fields).  The tracer, the stats
     # and later the debugger subscribe here.
     listeners: list = field(default_factory=list)

@@ -127,6 +127,30 @@ def sys_umask(mask: c_uint) -> int:
     return old
 
 
+@syscall("getrusage")
+def sys_getrusage(who: c_int, ru: UPtr) -> int:
+    from .sched.cputime import k_getrusage, watch_cputime
+    if who not in (0, -1, 1):                  # RUSAGE_SELF, _CHILDREN, _THREAD
+        raise Errno(EINVAL)
+    watch_cputime(current())
+    copy_to_user(ru, k_getrusage(current(), who))
+    return 0
+
+
+@syscall("times")
+def sys_times(tbuf: UPtr) -> int:
+    """struct tms in clock ticks (USER_HZ 100); returns ticks since boot."""
+    from .sched.cputime import clock_t_of, thread_group_cputime, watch_cputime
+    from .time.timekeeping import ktime_get_ns
+    watch_cputime(current())
+    if tbuf:
+        sig = current().signal
+        u, s = thread_group_cputime(sig)
+        copy_to_user(tbuf, struct.pack("<qqqq", clock_t_of(u), clock_t_of(s),
+                                       clock_t_of(sig.cutime), clock_t_of(sig.cstime)))
+    return clock_t_of(ktime_get_ns())
+
+
 @syscall("uname")
 def sys_uname(name: UPtr) -> int:
     u = os.uname()

@@ -22,7 +22,7 @@ from typing import Optional
 from ..mm.uaccess import access_ok, copy_from_user, copy_to_user
 from ..panic import Errno
 from ..percpu import current
-from ..sched.core import ktime_get_ns
+from ..time.timekeeping import ktime_get_ns
 from ..sched.wait import BlockOn, add_wait_queue, remove_wait_queue, wait_queue_entry, wait_queue_head, wake_up
 from ..signal import signal_pending
 from ..signal_sys import restore_saved_sigmask_unless, set_user_sigmask

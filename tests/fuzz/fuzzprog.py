@@ -473,6 +473,45 @@ def _waits() -> st.SearchStrategy[Record]:
     )
 
 
+def _timers() -> st.SearchStrategy[list[Record]]:
+    """Clocks and timers: timer_create with a STORE-built sigevent (any
+    notify, signal and thread id), the timer_* calls on small ids,
+    itimers, alarm, timerfds, CPU clocks, times and getrusage."""
+    sev = STRUCT_BASE + 0x600
+    clock = st.one_of(st.integers(0, 12), st.sampled_from([-2, -6, -14, -8, (1 << 31) - 1,
+                                                            -(1 << 31), U64])).map(lambda v: (K_LIT, v))
+    tid = st.one_of(st.integers(0, 6), st.sampled_from([-1, 99999, U64])).map(lambda v: (K_LIT, v))
+    notify = st.sampled_from([0, 1, 2, 4, 3, 99, -1])
+    signo = st.sampled_from([0, 1, 9, 14, 17, 34, 64, 65, -1])
+    itspec = st.one_of(st.integers(0, len(TIMESPECS) - 2).map(
+        lambda i: (K_BUF, TIMESPEC_BASE + 16 * i)), st.just((K_LIT, 0)), lit(WILD_PTRS))
+    small = st.one_of(st.integers(0, 3), st.sampled_from([-1, 12345, U64])).map(lambda v: (K_LIT, v))
+    out = st.one_of(st.just((K_LIT, 0)), buf(), ptr())
+    flags = lit([0, 1, 2, 3, 0o4000, 0o2000000, U64])
+    return st.one_of(
+        st.tuples(clock, notify, signo, tid, st.one_of(st.just((K_BUF, sev)), st.just((K_LIT, 0)),
+                                                        ptr()), out).map(
+            lambda t: [(STORE, [(K_LIT, sev), (K_LIT, 7)]),
+                       (STORE, [(K_LIT, sev + 8), (K_LIT, (t[2] & 0xFFFFFFFF) | (t[1] & 0xFFFFFFFF) << 32)]),
+                       (STORE, [(K_LIT, sev + 16), t[3]]),
+                       (SYSCALL_NR["timer_create"], [t[0], t[4], t[5]])]),
+        _rec("timer_settime", small, flags, itspec, out).map(lambda r: [r]),
+        _rec("timer_gettime", small, out).map(lambda r: [r]),
+        _rec("timer_getoverrun", small).map(lambda r: [r]),
+        _rec("timer_delete", small).map(lambda r: [r]),
+        _rec("setitimer", lit([0, 1, 2, 3, -1]), itspec, out).map(lambda r: [r]),
+        _rec("getitimer", lit([0, 1, 2, 3, -1]), out).map(lambda r: [r]),
+        _rec("alarm", lit([0, 1, 2, 1 << 31, U64])).map(lambda r: [r]),
+        _rec("timerfd_create", clock, flags).map(lambda r: [r]),
+        _rec("timerfd_settime", fd(), flags, itspec, out).map(lambda r: [r]),
+        _rec("timerfd_gettime", fd(), out).map(lambda r: [r]),
+        _rec("clock_gettime", clock, out).map(lambda r: [r]),
+        _rec("clock_getres", clock, out).map(lambda r: [r]),
+        _rec("times", out).map(lambda r: [r]),
+        _rec("getrusage", lit([0, 1, -1, 2, -2, U64]), out).map(lambda r: [r]),
+    )
+
+
 BLOCKING_OR_EXEC = {"execve", "execveat", "pause", "rt_sigsuspend", "exit", "exit_group",
                     "nanosleep", "clock_nanosleep", "vfork", "fork", "clone", "clone3",
                     "rt_sigreturn", "futex", "wait4", "waitid", "select", "poll", "ppoll",
@@ -617,7 +656,7 @@ def _one() -> st.SearchStrategy[list[Record]]:
     single = st.integers(0, 99).flatmap(lambda k: leave if k < 2 else base)
     group = st.one_of(single.map(lambda r: [r]), single.map(lambda r: [r]),
                       single.map(lambda r: [r]), _clone3(), _sigaction(), _iov(), _signals(),
-                      _creds())
+                      _timers(), _creds())
     # exec ends the program that runs it: 3 % of groups.
     return st.integers(0, 99).flatmap(lambda k: _exec() if k < 3 else group)
 
@@ -637,6 +676,6 @@ def signal_programs(max_size: int = 30) -> st.SearchStrategy[list[Record]]:
                     _kill().map(lambda r: [r]), _kill().map(lambda r: [r]),
                     mask.map(lambda r: [r]), _fork().map(lambda r: [r]),
                     _wait().map(lambda r: [r]), _touch().map(lambda r: [r]),
-                    _nanosleep().map(lambda r: [r]), _waits().map(lambda r: [r]))
+                    _nanosleep().map(lambda r: [r]), _timers(), _waits().map(lambda r: [r]))
     return st.lists(one, min_size=1, max_size=max_size).map(
         lambda groups: [r for g in groups for r in g])
