@@ -14,6 +14,8 @@ from emu.paging import (
     _PAGE_SOFT_COW, _PAGE_SOFT_SHARED, _PAGE_USER,
 )
 
+PF_KTHREAD = 0x200000      # kernel/task.py: a kernel thread has no user state
+
 # gdb's amd64 order for the general registers, then the segment bases.
 REG_NAMES = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
              "r12", "r13", "r14", "r15", "rip", "eflags", "cs", "ss", "ds", "es", "fs", "gs",
@@ -64,7 +66,7 @@ def task_list(K: Any) -> list[dict]:
         out.append({"pid": t.pid, "tgid": t.tgid,
                     "ppid": parent.tgid if parent is not None and parent is not t else 0,
                     "state": task_state(t), "comm": t.comm, "cpu": t.cpu,
-                    "current": cpu_curr.get(t.cpu) is t, "kthread": t.mm is None and pid <= 2})
+                    "current": cpu_curr.get(t.cpu) is t, "kthread": bool(t.flags & PF_KTHREAD)})
     return out
 
 

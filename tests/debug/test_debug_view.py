@@ -1,6 +1,7 @@
 """`tinyunix debug`: the batch mode prints what the panes show; the
 full-screen view is driven headless by Textual's pilot."""
 import asyncio
+import re
 import subprocess
 import sys
 
@@ -20,10 +21,10 @@ def test_batch_steps_syscalls_faults_and_back(fault_paths):
     out = _batch("-ex", "b main", "-ex", "c", "-ex", "s", "-ex", "s", "-ex", "fault",
                  "-ex", "back", "-ex", "walk page", "-ex", "nonsense", fault_paths, "cow")
     lines = out.splitlines()
-    assert "[3] breakpoint 0x" in out and "<main>" in out
+    assert re.search(r"\[\d+\] breakpoint 0x[0-9a-f]+ <main>", out)
     # the call decoded at its entry, then its result
     enter = lines.index("(tinyunix) s") + 1
-    assert lines[enter].startswith("[3] ") and lines[enter].endswith("...")
+    assert re.match(r"\[\d+\] \w+\(", lines[enter]) and lines[enter].endswith("...")
     assert " = " in lines[enter + 2]
     assert "fault " in lines[lines.index("(tinyunix) fault") + 1]
     assert "unknown command 'nonsense'" in out
