@@ -7,13 +7,15 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from .. import state
 from ..panic import BUG
 
 if TYPE_CHECKING:
     from ..mm.page_alloc import FrameAllocator
 
-_icache: dict[tuple, "Inode"] = {}
-_recent: list["Inode"] = []     # exec'd binaries kept warm (text frames + translations)
+# The cache itself belongs to the machine (STYLE rule 16): K.icache maps a
+# host file's identity to its Inode, K.icache_recent is the warm list of
+# exec'd binaries (text frames + translations).
 RECENT_MAX = 8
 
 
@@ -37,7 +39,7 @@ class Inode:
             raise BUG(f"Inode.put: {self.path} refcount underflow")
         if self.i_count == 0:
             self.drop_pages()
-            _icache.pop(self.key, None)
+            state.K.icache.pop(self.key, None)
 
     def drop_pages(self) -> None:
         for pfn in self.pages.values():
@@ -67,26 +69,29 @@ def iget_host(host_path: str) -> Inode:
     with open(host_path, "rb") as fh:
         st = os.fstat(fh.fileno())
         key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
-        ino = _icache.get(key)
+        icache = state.K.icache
+        ino = icache.get(key)
         if ino is None:
             ino = Inode(key, host_path, fh.read())
-            _icache[key] = ino
+            icache[key] = ino
     return ino
 
 
 def keep_warm(ino: Inode) -> None:
     """Hold a reference on a recently exec'd binary so the next exec of it
     finds its pages (and the CPU its translated code) still there."""
-    if ino in _recent:
-        _recent.remove(ino)
-        _recent.append(ino)
+    recent = state.K.icache_recent
+    if ino in recent:
+        recent.remove(ino)
+        recent.append(ino)
         return
-    _recent.append(ino.get())
-    if len(_recent) > RECENT_MAX:
-        _recent.pop(0).put()
+    recent.append(ino.get())
+    if len(recent) > RECENT_MAX:
+        recent.pop(0).put()
 
 
 def drop_caches() -> None:
     """At halt: release the warm list so every frame returns to the pool."""
-    while _recent:
-        _recent.pop().put()
+    recent = state.K.icache_recent
+    while recent:
+        recent.pop().put()
