@@ -103,11 +103,16 @@ def normalise(per: dict[int, list[str]]) -> list[list[str]]:
             line = _HEX.sub("0xADDR", line)
             lines.append(line)
         lines = _join_restarts(lines)
-        # When a SIGCHLD reaches its parent depends on how the host ran
-        # the two processes: compare which arrived, not where.
-        chld = sorted(x for x in lines if x.startswith("--- SIGCHLD "))
-        out.append([x for x in lines if not x.startswith("--- SIGCHLD ")] + chld)
+        out.append(lines)
     return out
+
+
+def without_sigchld(lines: list[str]) -> tuple[list[str], set[str]]:
+    """When a SIGCHLD reaches its parent depends on how the host ran the
+    processes, and two that arrive together are one (a standard signal
+    is pending once): the other lines, and the SIGCHLDs apart."""
+    return ([x for x in lines if not x.startswith("--- SIGCHLD ")],
+            {x for x in lines if x.startswith("--- SIGCHLD ")})
 
 
 def _join_restarts(lines: list[str]) -> list[str]:
@@ -164,7 +169,9 @@ def test_trace_matches_strace(guests: Path, tmp_path: Path, name: str) -> None:
     tiny = normalise(tinyunix_trace(prog, tmp_path))
     assert len(tiny) == len(native), f"{len(tiny)} processes traced, strace saw {len(native)}"
     for i, (t, n) in enumerate(zip(tiny, native)):
-        assert t == n, f"process P{i} differs"
+        (t_lines, t_chld), (n_lines, n_chld) = without_sigchld(t), without_sigchld(n)
+        assert t_lines == n_lines, f"process P{i} differs"
+        assert n_chld <= t_chld, f"process P{i}: SIGCHLDs strace saw that tinyunix did not show"
 
 
 def test_split_joins_unfinished_and_resumed() -> None:
