@@ -12,6 +12,7 @@ from . import state
 from .mm.uaccess import copy_to_user, put_user_s32, put_user_u32
 from .panic import BUG, Errno, OutOfMemory
 from .percpu import current, this_cpu
+from .sched.cputime import RUSAGE_BOTH, account_reaped_child, exit_signal_cputime, k_getrusage
 from .sched.wait import BlockOn, wake_up
 from .siginfo import kernel_siginfo
 from .signal import current_uid, flush_sigqueue, send_signal
@@ -54,6 +55,7 @@ def do_exit(code: int) -> None:
     group_dead = sig.live == 0
     if group_dead and not sig.flags & SIGNAL_GROUP_EXIT:
         sig.group_exit_code = code
+    exit_task_timers(tsk, group_dead)
     # exit_mm: the robust list and clear_child_tid live in user memory.
     # A write there may fault or need a frame for CoW; the exit goes on
     # regardless, as mm_release does.
@@ -87,6 +89,21 @@ def do_exit(code: int) -> None:
         K.emit("exit", task=tsk, code=code)
     this_cpu().need_resched = True
     this_cpu().hw.glue.stop()
+
+
+def exit_task_timers(tsk: task_struct, group_dead: bool) -> None:
+    """The CPU time tsk ran so far is charged, its thread CPU timers go;
+    with the group, ITIMER_REAL, the CPU itimers and the POSIX timers."""
+    from .sched.cputime import account_stop
+    from .time.itimer import exit_itimers_real
+    from .time.posix_cpu_timers import exit_cpu_timers
+    from .time.posix_timers import exit_itimers
+    account_stop(this_cpu(), tsk)
+    exit_cpu_timers(tsk)
+    if group_dead:
+        exit_itimers_real(tsk.signal)
+        exit_itimers(tsk.signal)
+        exit_cpu_timers(tsk.signal)
 
 
 def drop_mm_lazily(cpu, tsk: task_struct, mm) -> None:
@@ -196,8 +213,10 @@ def do_notify_parent(tsk: task_struct, sig: int) -> bool:
         if psig.handler == SIG_IGN:
             sig = 0
     if 0 < sig <= _NSIG:              # valid_signal: clone's exit signal is not checked
-        # No CPU time is accounted per task: si_utime and si_stime are 0.
-        info = kernel_siginfo(sig, code, pid=tsk.pid, uid=current_uid(), status=status)
+        from .sched.cputime import clock_t_of, thread_group_cputime
+        ut, st = thread_group_cputime(tsk.signal)
+        info = kernel_siginfo(sig, code, pid=tsk.pid, uid=current_uid(), status=status,
+                              utime=clock_t_of(ut), stime=clock_t_of(st))
         send_signal(sig, parent, info, True)
     wake_up(parent.signal.wait_chldexit)
     return autoreap
@@ -239,6 +258,7 @@ def release_task(p: task_struct) -> None:
     K.tasks.pop(p.pid, None)
     K.pids.free_pid(p.pid)
     p.exit_state = EXIT_DEAD
+    exit_signal_cputime(p)
     # __exit_signal: its queued signals go, and the group's with the leader.
     flush_sigqueue(p)
     if p.thread_group_leader:
@@ -287,6 +307,7 @@ def do_wait(which: int, upid: int, options: int, report, finish=lambda r: r) -> 
                     # Reap first, then copy out: a bad status pointer
                     # fails with EFAULT but the child is gone (kernel_wait4).
                     if not options & WNOWAIT:
+                        account_reaped_child(tsk, p)
                         release_task(p)
                     report(p, status)
                     return finish(pid)
@@ -302,8 +323,6 @@ def do_wait(which: int, upid: int, options: int, report, finish=lambda r: r) -> 
 
     return attempt()
 
-
-_RUSAGE_SIZE = 144
 
 
 @syscall("wait4")
@@ -325,7 +344,7 @@ def sys_wait4(upid: pid_t, stat_addr: UPtr, options: c_int, ru: UPtr) -> int:
         if stat_addr:
             put_user_s32(stat_addr, status)
         if ru:
-            copy_to_user(ru, bytes(_RUSAGE_SIZE))
+            copy_to_user(ru, k_getrusage(p, RUSAGE_BOTH))
 
     return do_wait(which, pid, options | WEXITED, report)
 
@@ -355,7 +374,7 @@ def sys_waitid(which: c_int, upid: pid_t, infop: UPtr, options: c_int, ru: UPtr)
             info = struct.pack("<iiii iIi", SIGCHLD, 0, code, 0, p.pid, 0, st)
             copy_to_user(infop, info + bytes(128 - len(info)))
         if ru:
-            copy_to_user(ru, bytes(_RUSAGE_SIZE))
+            copy_to_user(ru, k_getrusage(p, RUSAGE_BOTH))
 
     def finish(pid: int) -> int:
         if pid == 0 and infop:

@@ -273,8 +273,8 @@ def futex_init_timeout(utime: int, cmd: int, flags: int) -> int:
     if cmd == FUTEX_WAIT:
         return ktime_get_ns() + ns
     if flags & FLAGS_CLOCKRT:
-        from .time import REALTIME_BASE_NS
-        return max(0, ns - REALTIME_BASE_NS)   # before the virtual epoch: already past
+        from .time.timekeeping import real_offset
+        return max(0, ns - real_offset())   # before the virtual epoch: already past
     return ns
 
 

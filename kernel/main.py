@@ -20,16 +20,24 @@ from .percpu import cpu_struct, set_running_cpu
 from .pid import PidAllocator
 from .sched.core import make_rdtsc_entry, run
 from .sched.wait import wait_queue_head
+from .time.timekeeping import timekeeping_init
 from .state import KernelState, Options
 from .task import PF_KTHREAD, TASK_INTERRUPTIBLE, fs_struct, sighand_struct, signal_struct, task_struct
+from .cred import init_cred
 from .traps import make_trap_entry
 from .uapi import O_RDONLY, O_WRONLY, SIGCHLD
 
 # Register every syscall by importing the modules that define them.
 from . import exec as _exec, exit as _exit, fork as _fork, futex as _futex, signal as _signal  # noqa: F401,E402
-from . import sys as _sys, time as _time  # noqa: F401,E402
+from . import sys as _sys  # noqa: F401,E402
+from .sched import syscalls as _sched_syscalls  # noqa: F401,E402
+from . import capability as _capability, groups as _groups  # noqa: F401,E402
+from .time import hrtimer as _hrtimer, itimer as _itimer, posix_timers as _posix_timers  # noqa: F401,E402
+from .time import posix_cpu_timers as _posix_cpu_timers, time as _time  # noqa: F401,E402
+from .fs import timerfd as _timerfd  # noqa: F401,E402
 from . import setid as _setid, signal_64 as _signal_64, signal_sys as _signal_sys  # noqa: F401,E402
 from .fs import file as _file, open as _open, pipe as _pipe, read_write as _rw, stat as _stat  # noqa: F401,E402
+from .fs import eventfd as _eventfd, eventpoll as _eventpoll, select as _select, signalfd as _signalfd  # noqa: F401,E402
 
 
 def _kernel_task(pid: int, comm: str) -> task_struct:
@@ -40,6 +48,7 @@ def _kernel_task(pid: int, comm: str) -> task_struct:
     t.signal = signal_struct(threads=[t], pgrp=pid, session=pid, wait_chldexit=wait_queue_head())
     t.sighand = sighand_struct()
     t.fs = fs_struct()
+    t.cred = init_cred()
     return t
 
 
@@ -61,6 +70,7 @@ def start_kernel(K: KernelState) -> None:
     K.swapper_pt = PageTables(K.alloc, machine.kernel_pml4e)
     K.swapper_cr3 = K.swapper_pt.cr3
     K.overlay = Overlay()
+    timekeeping_init(K)
 
     def tlb_flush_mm(mm) -> None:
         for idx in mm.cpus:
@@ -101,6 +111,7 @@ def _start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes
     t.signal.rlim = host_rlimits()     # inherited from the shell, as a native run would
     t.sighand = sighand_struct()
     t.fs = fs_struct(cwd=cwd)
+    t.cred = init_cred(K.opts.user)
     files = files_struct()
     for fd, fl in ((0, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)):
         try:

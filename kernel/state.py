@@ -54,7 +54,9 @@ class Options:
     timeout: float = 0.0            # wall-clock seconds; 0 = no limit
     fail_alloc: int = 0
     pid_max: int = 32768
+    user: Optional[tuple] = None    # --user UID[:GID]: the first guest's ids
     slice_blocks: int = 50_000
+    realtime: bool = False          # the clocks follow the host's (not repeatable)
 
 
 @dataclass(eq=False)
@@ -76,9 +78,11 @@ class KernelState:
     overlay: Any = None                             # fs.namei.Overlay: the guest's writes
     icache: dict = field(default_factory=dict)      # host file identity -> fs.inode.Inode
     icache_recent: list = field(default_factory=list)  # exec'd Inodes kept warm (fs.inode)
-    timers: list = field(default_factory=list)      # heap of (deadline, seq, task)
+    timers: list = field(default_factory=list)      # hrtimer heap of (expires, seq, hrtimer)
     timer_seq: int = 0
     idle_ns: int = 0                                # virtual time not counted by the glue (idle, rdtsc)
+    realtime_base: int = 0                          # --realtime: host monotonic ns at boot (else 0)
+    real_offset: int = 0                            # CLOCK_REALTIME - CLOCK_MONOTONIC
     # Observers: callables(event: str, **fields).  The tracer, the stats
     # and later the debugger subscribe here.
     listeners: list = field(default_factory=list)
@@ -91,6 +95,7 @@ class KernelState:
     vmstat: VmStat = field(default_factory=VmStat)  # fault counters (--stats)
     futex_queues: dict = field(default_factory=dict)  # futex key -> wait_queue_head
     futex_q: dict = field(default_factory=dict)       # task asleep in futex_wait -> futex_q
+    host_input: dict = field(default_factory=dict)    # host fd -> wait_queue_head (fs/console.py)
 
     def emit(self, event: str, **fields: Any) -> None:
         for fn in self.listeners:
