@@ -469,3 +469,36 @@ def _epoll_events(c: Call, v: int) -> str:
 
 
 OEPOLL_EVENTS = out(_epoll_events)
+
+
+def _fds(c: Call, v: int, nfds: int) -> Optional[list[int]]:
+    if v == 0 or nfds <= 0:
+        return None
+    b = c.read(v, (min(nfds, 1024) + 63) // 64 * 8)
+    if b is None:
+        return None
+    bits = int.from_bytes(b, "little")
+    return [i for i in range(min(nfds, 1024)) if bits >> i & 1]
+
+
+def FDSET(nfds_arg: int) -> Arg:
+    """An fd_set of argument `nfds_arg` bits: [3 4], as strace shows it."""
+    def show(c: Call, v: int) -> str:
+        fds = _fds(c, v, signed(c.args[nfds_arg], 32))
+        return ptr(v) if fds is None else "[" + " ".join(map(str, fds)) + "]"
+    return arg(show)
+
+
+def select_ret(c: Call) -> str:
+    """select's return: the count, then (in [3], out [4]) or (Timeout)."""
+    if c.ret == 0:
+        return "0 (Timeout)"
+    parts = []
+    for name, i in (("in", 1), ("out", 2), ("except", 3)):
+        fds = _fds(c, c.args[i], signed(c.args[0], 32))
+        if fds:
+            parts.append(f"{name} [{' '.join(map(str, fds))}]")
+    return f"{c.ret} ({', '.join(parts)})" if parts else str(c.ret)
+
+
+SCHED_PARAM = struct_at(lambda c, b: f"[{struct.unpack_from('<i', b)[0]}]", 4)

@@ -21,8 +21,9 @@ from .args import (
     OFF, OIOVEC, OPATH, OPEN_FLAGS, PATH, PID, POLLFDS, PROT, PTR, RLIMIT64, RUSAGE,
     SIGACTION, SIGINFO, SIGNUM, SIGSET, SIZE, STACK_T, STAT, STR, TIMESPEC, TIMEVAL, TMS,
     UINT, ULONG, UTSNAME, WSTATUS, Arg, BUF, Call, arg, chex, out, poll_ret, struct_at,
+    FDSET, SCHED_PARAM, select_ret,
 )
-from .fmt import flags, ptr, signame, xlat
+from .fmt import flags, ptr, signame, signed, xlat
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,21 @@ sc("epoll_ctl", FD, ENUM(X.EPOLL_CTL), FD, EPOLL_EVENT)
 sc("epoll_wait", FD, OEPOLL_EVENTS, INT, INT)
 sc("epoll_pwait", FD, OEPOLL_EVENTS, INT, INT, SIGSET(5), SIZE)
 sc("eventfd", UINT); sc("eventfd2", UINT, FLAGS(X.EFD_FLAGS, bits=32))
+sc("epoll_pwait2", FD, OEPOLL_EVENTS, INT, TIMESPEC, SIGSET(5), SIZE)
+sc("signalfd", FD, SIGSET(2), SIZE)
+sc("signalfd4", FD, SIGSET(2), SIZE, FLAGS(X.SFD_FLAGS, bits=32))
+sc("select", INT, FDSET(0), FDSET(0), FDSET(0), TIMEVAL, ret=select_ret)
+sc("pselect6", INT, FDSET(0), FDSET(0), FDSET(0), TIMESPEC, PTR, ret=select_ret)
+sc("restart_syscall")
+sc("getgroups", INT, out(arg(lambda c, v: _int_list(c, v, c.ret or 0))))
+sc("setgroups", INT, arg(lambda c, v: _int_list(c, v, signed(c.args[0], 32))))
+sc("capget", PTR, out(PTR)); sc("capset", PTR, PTR)
+sc("sched_get_priority_max", ENUM(X.SCHED_POLICIES)); sc("sched_get_priority_min", ENUM(X.SCHED_POLICIES))
+sc("sched_getparam", PID, out(SCHED_PARAM)); sc("sched_setparam", PID, SCHED_PARAM)
+sc("sched_setscheduler", PID, ENUM(X.SCHED_POLICIES), SCHED_PARAM)
+sc("sched_rr_get_interval", PID, out(TIMESPEC))
+sc("sched_setaffinity", PID, UINT, arg(lambda c, v: _cpuset(c, v, c.args[1] & 0xFFFFFFFF)))
+sc("sched_getattr", PID, out(PTR), UINT, UINT); sc("sched_setattr", PID, PTR, UINT)
 
 
 # --- the ones printed by their flags or command -------------------------------
@@ -397,8 +413,16 @@ def _ulong_at(c: Call, v: int) -> str:
     return ptr(v) if b is None else f"[{struct.unpack('<Q', b)[0]}]"
 
 
-def _cpuset(c: Call, v: int) -> str:
-    b = c.read(v, max(0, c.ret or 0))
+def _int_list(c: Call, v: int, n: int) -> str:
+    """[0, 4]: n ints (gid lists)."""
+    b = c.read(v, 4 * max(0, n)) if n > 0 else b""
+    if b is None or v == 0:
+        return ptr(v)
+    return "[" + ", ".join(str(x) for x in struct.unpack(f"<{n}I", b)) + "]"
+
+
+def _cpuset(c: Call, v: int, n: int = -1) -> str:
+    b = c.read(v, max(0, c.ret or 0) if n < 0 else n)
     if b is None:
         return ptr(v)
     mask = int.from_bytes(b, "little")
