@@ -184,6 +184,7 @@ sc("sched_setscheduler", PID, ENUM(X.SCHED_POLICIES), SCHED_PARAM)
 sc("sched_rr_get_interval", PID, out(TIMESPEC))
 sc("sched_setaffinity", PID, UINT, arg(lambda c, v: _cpuset(c, v, c.args[1] & 0xFFFFFFFF)))
 sc("sched_getattr", PID, out(PTR), UINT, UINT); sc("sched_setattr", PID, PTR, UINT)
+sc("unshare", FLAGS(X.CLONE_FLAGS)); sc("setns", FD, FLAGS(X.CLONE_FLAGS, bits=32))
 
 
 # --- the ones printed by their flags or command -------------------------------
