@@ -242,16 +242,21 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
         tsk = pick_next_task(cpu)
         if tsk is None:
             expiry = hrtimer_next_expiry()
-            if host_wait:
-                # Every task sleeps and some wait on host input: the
-                # clock follows the wall clock until input or a timer.
-                idle_on_host_input(max(0, expiry - ktime_get_ns()) if expiry is not None else -1)
+            # Every task sleeps and some wait on host input: the clock
+            # follows the wall clock until input or a timer.
+            if host_wait and idle_on_host_input(
+                    max(0, expiry - ktime_get_ns()) if expiry is not None else -1):
                 continue
             if expiry is not None:
                 idle_until(expiry)
                 continue
             K.stop_reason = "deadlock: every task is asleep with nothing to wake it"
             break
+        if tsk.kthread is not None:
+            # A kernel thread: Python code, no user context to load.
+            from ..kthread import run_kthread
+            run_kthread(cpu, tsk)
+            continue
         cpu.curr = tsk
         cpu.need_resched = False
         context_switch(cpu, tsk)

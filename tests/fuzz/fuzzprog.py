@@ -443,6 +443,36 @@ def _nanosleep() -> st.SearchStrategy[Record]:
             lambda t: (SYSCALL_NR["clock_nanosleep"], [(K_LIT, t[0]), (K_LIT, t[1]), t[2], t[3]])))
 
 
+def _waits() -> st.SearchStrategy[Record]:
+    """poll, select, epoll, eventfd and signalfd with bounded timeouts
+    (0 or 1 ms, or a TIMESPECS entry, never none), wild sets and events."""
+    short_ms = lit([0, 1])
+    bounded = st.one_of(st.sampled_from(range(len(TIMESPECS))).map(
+        lambda i: (K_BUF, TIMESPEC_BASE + 16 * i)), lit(WILD_PTRS[1:]))
+    nfds = st.one_of(lit([0, 1, 2, 8, 64, 1024, 1 << 20, -1, U64]), st.integers(0, 70).map(
+        lambda v: (K_LIT, v)))
+    setsize = lit([8, 0, 4, U64])
+    maybe = st.one_of(st.just((K_LIT, 0)), buf(), ptr())
+    return st.one_of(
+        _rec("poll", st.one_of(buf(), ptr()), nfds, short_ms),
+        _rec("ppoll", st.one_of(buf(), ptr()), nfds, bounded, maybe, setsize),
+        _rec("select", nfds, maybe, maybe, maybe, bounded),
+        _rec("pselect6", nfds, maybe, maybe, maybe, bounded, maybe),
+        _rec("epoll_create1", lit([0, 0o2000000, 1, U64])),
+        _rec("epoll_create", lit([0, 1, -1, 1 << 31])),
+        _rec("epoll_ctl", fd(), lit([1, 2, 3, 0, 4, U64]), fd(), st.one_of(buf(), ptr())),
+        _rec("epoll_wait", fd(), st.one_of(buf(), ptr()), lit([1, 8, 0, -1, 1 << 30]), short_ms),
+        _rec("epoll_pwait", fd(), st.one_of(buf(), ptr()), lit([1, 8, 0, -1]), short_ms, maybe,
+             setsize),
+        _rec("epoll_pwait2", fd(), st.one_of(buf(), ptr()), lit([1, 8, 0, -1]), bounded, maybe,
+             setsize),
+        _rec("eventfd2", word(), lit([0, 1, 0o4000, 0o2000000, 0o4001, 2, U64])),
+        _rec("eventfd", word()),
+        _rec("signalfd4", st.one_of(lit([-1]), fd()), st.one_of(buf(), ptr()), lit([8, 4, 0, U64]),
+             lit([0, 0o4000, 0o2000000, 1, U64])),
+    )
+
+
 def _timers() -> st.SearchStrategy[list[Record]]:
     """Clocks and timers: timer_create with a STORE-built sigevent (any
     notify, signal and thread id), the timer_* calls on small ids,
@@ -622,7 +652,7 @@ def _one() -> st.SearchStrategy[list[Record]]:
     leave = st.one_of(_rec("exit", word()), _rec("exit_group", word()))
     base = st.one_of(_files(), _files(), _rw(), _mm(), _mm(), _mm(), _proc(), _proc(),
                      _touch(), _fork(), _fork(), _wait(), _wait(), _futex(), _kill(),
-                     _nanosleep(), _clone(), _rec("vfork"), _any(), _any())
+                     _nanosleep(), _clone(), _rec("vfork"), _any(), _any(), _waits())
     single = st.integers(0, 99).flatmap(lambda k: leave if k < 2 else base)
     group = st.one_of(single.map(lambda r: [r]), single.map(lambda r: [r]),
                       single.map(lambda r: [r]), _clone3(), _sigaction(), _iov(), _signals(),
@@ -646,6 +676,6 @@ def signal_programs(max_size: int = 30) -> st.SearchStrategy[list[Record]]:
                     _kill().map(lambda r: [r]), _kill().map(lambda r: [r]),
                     mask.map(lambda r: [r]), _fork().map(lambda r: [r]),
                     _wait().map(lambda r: [r]), _touch().map(lambda r: [r]),
-                    _nanosleep().map(lambda r: [r]), _timers())
+                    _nanosleep().map(lambda r: [r]), _timers(), _waits().map(lambda r: [r]))
     return st.lists(one, min_size=1, max_size=max_size).map(
         lambda groups: [r for g in groups for r in g])
