@@ -54,6 +54,7 @@ def kthreadd_start(K: "KernelState", kthreadd: task_struct, swapper: task_struct
     """Boot: kthreadd, pid 2, child of swapper.  It has no work of its
     own here (see the module docstring): it sleeps."""
     kthreadd.real_parent = kthreadd.parent = swapper
+    kthreadd.signal.pgrp = kthreadd.signal.session = 0   # as swapper's: no group of its own
     kthreadd.state = TASK_INTERRUPTIBLE
     kthreadd.kthread = kthread_struct(_kthreadd_fn, ())
     K.tasks[kthreadd.pid] = kthreadd

@@ -45,7 +45,7 @@ def show_meminfo() -> bytes:
     K = state.K
     alloc = K.alloc
     total = alloc.nr_free_at_boot
-    free = len(alloc.free_list)
+    free = alloc.nr_free()
     mms = _live_mms()
     anon = sum(mm.rss_stat[1] for mm in mms)
     mapped = sum(mm.rss_stat[0] for mm in mms)
