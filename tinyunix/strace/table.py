@@ -99,8 +99,10 @@ sc("clock_settime", ENUM(X.CLOCKS), TIMESPEC)
 sc("gettimeofday", out(TIMEVAL), out(PTR))
 sc("time", out(arg(lambda c, v: f"[{c.ret}]")))
 sc("times", out(TMS))
-sc("nanosleep", TIMESPEC, out(TIMESPEC))
-sc("clock_nanosleep", ENUM(X.CLOCKS), FLAGS(X.TIMER_FLAGS, bits=32), TIMESPEC, out(TIMESPEC))
+# The time left is written when a signal interrupts the sleep.
+sc("nanosleep", TIMESPEC, out(TIMESPEC, also_on=(4, 516)))
+sc("clock_nanosleep", ENUM(X.CLOCKS), FLAGS(X.TIMER_FLAGS, bits=32), TIMESPEC,
+   out(TIMESPEC, also_on=(4, 516)))
 sc("timer_create", ENUM(X.CLOCKS), PTR, out(INT_PTR))
 sc("timer_settime", INT, FLAGS(X.TIMER_FLAGS, bits=32), ITIMERSPEC, out(ITIMERSPEC))
 sc("timer_gettime", INT, out(ITIMERSPEC))
