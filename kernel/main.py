@@ -30,7 +30,8 @@ from . import exec as _exec, exit as _exit, fork as _fork, futex as _futex, sign
 from . import sys as _sys, time as _time  # noqa: F401,E402
 from . import setid as _setid, signal_64 as _signal_64, signal_sys as _signal_sys  # noqa: F401,E402
 from .fs import file as _file, open as _open, pipe as _pipe, read_write as _rw, stat as _stat  # noqa: F401,E402
-from .fs import attr as _attr, dir as _dir, namei_sys as _namei_sys, statfs as _statfs  # noqa: F401,E402
+from .fs import attr as _attr, dir as _dir, locks as _locks, namei_sys as _namei_sys  # noqa: F401,E402
+from .fs import statfs as _statfs  # noqa: F401,E402
 
 
 def _kernel_task(pid: int, comm: str) -> task_struct:

@@ -15,7 +15,7 @@ from ..syscalls import syscall
 from ..types import UPtr, c_int, c_uint, size_t
 from ..uapi import (
     AT_EACCESS, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, EACCES, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOSPC, ENOTDIR, ENXIO, ERANGE, O_ACCMODE, O_APPEND,
-    O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, S_IFCHR, S_IFDIR,
+    O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_RDONLY, O_TRUNC, S_IFCHR, S_IFDIR,
     S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
 )
 from .console import stat_from_host
@@ -211,6 +211,8 @@ def _open_install(step: Callable[[], file], cloexec: bool) -> int:
         f = step()
     except BlockOn as b:
         raise b.chain(partial(_open_install, b.cont, cloexec)) from None
+    # do_dentry_open: creation flags are not kept; O_LARGEFILE is forced on 64-bit.
+    f.f_flags = f.f_flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC) | O_LARGEFILE
     return fd_install_new(f, cloexec)
 
 

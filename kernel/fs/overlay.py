@@ -50,7 +50,6 @@ class OverlayNode:
     rdev: int = 0
     dev: int = OVL_DEV
     fifo: Any = None            # FIFOs: the pipe while some end is open (fs/pipe.py)
-    locks: Any = None           # fs/locks.py: the POSIX and flock locks held on it
 
     def kind(self) -> int:
         return self.mode & S_IFMT
@@ -61,7 +60,15 @@ class Overlay:
         self.files: dict[str, OverlayNode] = {}
         self.deleted: set[str] = set()
         self.next_ino = 1 << 40
-        self.host_locks: dict = {}     # host file identity -> fs/locks.py lock list
+        self.host_locks: dict = {}     # file identity -> fs/locks.py file_lock_context
+        # /dev/shm is a tmpfs of the guest's own (shm_open, sem_open): empty
+        # at boot, never showing the host's shared-memory files.
+        from ..time import REALTIME_BASE_NS
+        self.next_ino += 1
+        self.files["/dev/shm"] = OverlayNode(mode=S_IFDIR | 0o1777, ino=self.next_ino, nlink=2,
+                                             mtime=REALTIME_BASE_NS, atime=REALTIME_BASE_NS,
+                                             ctime=REALTIME_BASE_NS)
+        self.lock_waiters: dict = {}   # POSIX lock owner asleep in F_SETLKW -> its blocker
 
 
 def overlay() -> Overlay:
