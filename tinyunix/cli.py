@@ -33,8 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop a runaway guest after this much wall-clock time (exit 124)")
     r.add_argument("--fail-alloc", type=int, default=0, help=argparse.SUPPRESS)
     r.add_argument("--pid-max", type=int, default=32768)
+    r.add_argument("--gdb", metavar="[HOST:]PORT",
+                   help="wait for gdb's `target remote` and let it drive the guest")
     r.add_argument("program")
     r.add_argument("args", nargs=argparse.REMAINDER)
+    from .debug.main import add_parser as add_debug_parser
+    add_debug_parser(sub)
     return p
 
 
@@ -45,10 +49,15 @@ def err(msg: str) -> None:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.cmd == "debug":
+        from .debug.main import debug_command
+        return debug_command(args)
     return run_command(args)
 
 
 def run_command(args: argparse.Namespace) -> int:
+    if args.gdb:
+        return gdb_command(args)
     from kernel.binfmt_elf import ExecFormatError
     from kernel.main import boot, run_kernel, shutdown, start_guest
     from kernel.panic import Errno, KernelBug, OutOfMemory
@@ -127,6 +136,21 @@ def run_command(args: argparse.Namespace) -> int:
     if status & 0x7F:
         return 128 + (status & 0x7F)
     return (status >> 8) & 0xFF
+
+
+def gdb_command(args: argparse.Namespace) -> int:
+    from .gdbstub import gdb_serve
+    from .machine import Machine, MachineError
+    try:
+        m = Machine([args.program] + args.args, seed=args.seed, root=args.root,
+                    memory=args.memory, check=args.check, env=dict(os.environ))
+    except MachineError as e:
+        err(str(e))
+        return 127 if "No such file" in str(e) else 126
+    try:
+        return gdb_serve(m, args.gdb)
+    finally:
+        m.close()
 
 
 def _which(prog: str) -> Optional[str]:
