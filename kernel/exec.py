@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from functools import partial
 
+from .cred import MAY_EXEC, cap_bprm_creds, cred, generic_permission
 from . import state
 from .binfmt_elf import ElfImage, ExecFormatError, create_elf_tables, load_segments, parse_elf
 from .fs.hosterr import host_errno
@@ -46,12 +47,22 @@ def open_exec(gpath: str) -> tuple[Inode, ElfImage]:
         st = os.stat(hp)
         if not os.path.isfile(hp):
             raise Errno(EACCES)
-        if not st.st_mode & 0o111:
+        if not generic_permission(st.st_mode, st.st_uid, st.st_gid, MAY_EXEC):
             raise Errno(EACCES)
         ino = iget_host(hp)
     except OSError as e:
         raise host_errno(e) from None
     return ino, parse_elf(ino.data)
+
+
+def bprm_creds(tsk: task_struct, gpath: str) -> tuple[cred, bool]:
+    """The new program's credentials and AT_SECURE: its set-id bits and
+    the capability rules of exec (kernel/cred.py: cap_bprm_creds)."""
+    try:
+        st = os.stat(host_path(gpath))
+    except OSError as e:
+        raise host_errno(e) from None
+    return cap_bprm_creds(tsk.cred, st.st_uid, st.st_gid, st.st_mode)
 
 
 def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
@@ -65,7 +76,8 @@ def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
     try:
         bias = load_segments(mm, ino, img)
         rnd = bytes(K.rng.getrandbits(8) for _ in range(16))
-        ids = (os.getuid(), os.geteuid(), os.getgid(), os.getegid())
+        new_cred, secure = bprm_creds(tsk, gpath)
+        ids = (new_cred.uid, new_cred.euid, new_cred.gid, new_cred.egid, secure)
         sp = create_elf_tables(mm, img, bias, argv, envp, gpath.encode(), rnd, ids,
                                stack_size)
     except OutOfMemory:
@@ -89,10 +101,13 @@ def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
     tsk.entry = (img.entry + bias, sp)
     tsk.comm = os.path.basename(gpath)[:15]
     tsk.flags &= ~PF_FORKNOEXEC
+    tsk.cred = new_cred
     tsk.clear_child_tid = 0
     tsk.robust_list = 0
     if tsk.files is not None:
         tsk.files.close_on_exec()
+    from .time.posix_timers import exit_itimers
+    exit_itimers(tsk.signal)        # POSIX timers go; itimers and alarm stay
     # flush_signal_handlers: caught signals are reset to the default,
     # ignored ones stay ignored; flags, mask and restorer are cleared.  The
     # alternate stack is forgotten (its flags stay).

@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop a runaway guest after this much wall-clock time (exit 124)")
     r.add_argument("--fail-alloc", type=int, default=0, help=argparse.SUPPRESS)
     r.add_argument("--pid-max", type=int, default=32768)
+    r.add_argument("--realtime", action="store_true",
+                   help="the guest's clocks follow the host's (runs no longer repeat)")
+    r.add_argument("--user", type=parse_user, default=None, metavar="UID[:GID]",
+                   help="start the guest as this user, with no capabilities (GID defaults to UID)")
     r.add_argument("--gdb", metavar="[HOST:]PORT",
                    help="wait for gdb's `target remote` and let it drive the guest")
     r.add_argument("program")
@@ -40,6 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
     from .debug.main import add_parser as add_debug_parser
     add_debug_parser(sub)
     return p
+
+
+def parse_user(s: str) -> tuple[int, int]:
+    uid, _, gid = s.partition(":")
+    try:
+        ids = (int(uid), int(gid or uid))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r}: want UID or UID:GID (numbers)") from None
+    if not all(0 <= i < 0xFFFFFFFF for i in ids):
+        raise argparse.ArgumentTypeError(f"{s!r}: ids are 0..4294967294")
+    return ids
 
 
 def err(msg: str) -> None:
@@ -66,7 +81,8 @@ def run_command(args: argparse.Namespace) -> int:
 
     opts = Options(root=args.root, seed=args.seed, memory=args.memory, trace=args.trace,
                    stats=args.stats, check=args.check, max_instructions=args.max_instructions,
-                   timeout=args.timeout, fail_alloc=args.fail_alloc, pid_max=args.pid_max)
+                   timeout=args.timeout, fail_alloc=args.fail_alloc, pid_max=args.pid_max,
+                   realtime=args.realtime, user=args.user)
     if not opts.timeout >= 0 or opts.timeout == float("inf"):
         err("--timeout must be a number of seconds (0 = none)")
         return 2

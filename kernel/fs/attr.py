@@ -19,6 +19,7 @@ from ..uapi import (
     EOPNOTSUPP, EPERM, ESPIPE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, O_ACCMODE, O_RDONLY,
     S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, UTIME_NOW, UTIME_OMIT,
 )
+from ..cred import CAP_CHOWN, CAP_FOWNER, capable, current_cred, in_group_p
 from .file import file
 from .namei import guest_abspath
 from .overlay import OverlayNode, copy_up, current_time, overlay_room
@@ -64,8 +65,8 @@ def path_node(dfd: int, filename: int, flags: int, allowed: int) -> Optional[Ove
 
 
 def _owner_or_root(node: OverlayNode) -> None:
-    uid = os.getuid()
-    if uid != 0 and node.uid != uid:
+    """inode_owner_or_capable: the owner, or CAP_FOWNER."""
+    if current_cred().fsuid != node.uid and not capable(CAP_FOWNER):
         raise Errno(EPERM)
 
 
@@ -100,11 +101,14 @@ def sys_fchmod(fd: c_uint, mode: c_uint) -> int:
 def chown_common(node: Optional[OverlayNode], user: int, group: int) -> int:
     if node is None:
         return 0
-    uid = os.getuid()
-    if uid != 0:
-        if user != 0xFFFFFFFF and user != node.uid or node.uid != uid:
+    c = current_cred()
+    if not capable(CAP_CHOWN):
+        # chown_ok / chgrp_ok: the owner may only give the file to a group
+        # of its own; nobody else may change anything.
+        if user != 0xFFFFFFFF and (user != node.uid or c.fsuid != node.uid):
             raise Errno(EPERM)
-        if group != 0xFFFFFFFF and group not in (os.getgid(), *os.getgroups()):
+        if group != 0xFFFFFFFF and (c.fsuid != node.uid or
+                                    group != node.gid and not in_group_p(group)):
             raise Errno(EPERM)
     if user != 0xFFFFFFFF:
         node.uid = user

@@ -34,6 +34,15 @@ class DirOps(FileOps):
         except Errno:
             return {"mode": S_IFDIR | 0o755, "nlink": 0}   # removed since it was opened
 
+    def readdir(self, f: file) -> list[tuple[str, int, int]]:
+        """The listing getdents walks, taken anew at offset 0."""
+        if f.f_pos == 0 or f.private is None:
+            try:
+                f.private = list_dir(f.path)
+            except Errno:
+                raise Errno(ENOENT) from None      # the directory was removed
+        return f.private
+
     def lseek(self, f: file, off: int, whence: int) -> int:
         if whence == 1:
             off += f.f_pos
@@ -45,19 +54,10 @@ class DirOps(FileOps):
         return off
 
 
-def _listing(f: file) -> list[tuple[str, int, int]]:
-    if f.f_pos == 0 or f.private is None:
-        try:
-            f.private = list_dir(f.path)
-        except Errno:
-            raise Errno(ENOENT) from None      # the directory was removed
-    return f.private
-
-
 def iterate_dir(f: file, count: int, emit) -> tuple[bytes, int]:
     """Up to `count` bytes of records built by emit(name, ino, d_type,
     d_off) -> bytes, and the offset after the last one."""
-    ents = _listing(f)
+    ents = f.f_op.readdir(f)
     out = bytearray()
     pos = f.f_pos
     while pos < len(ents):
@@ -87,7 +87,7 @@ def _getdents(fd: int, dirent: int, count: int, emit) -> int:
     if not access_ok(dirent, count):
         raise Errno(EFAULT)
     f = current().files.fget(fd)
-    if not isinstance(f.f_op, DirOps):
+    if getattr(f.f_op, "readdir", None) is None:     # DirOps, /proc's directories
         raise Errno(ENOTDIR)
     data, pos = iterate_dir(f, count, emit)
     if data:

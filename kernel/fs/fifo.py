@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from ..panic import Errno
 from ..sched.wait import BlockOn, wait_queue_head, wake_up
-from ..uapi import ENXIO, ERESTARTSYS, O_ACCMODE, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY
+from ..uapi import (
+    ENXIO, ERESTARTSYS, O_ACCMODE, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, POLLERR, POLLHUP,
+    POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
+)
 from .file import file
 from .overlay import OverlayNode, node_stat
-from .pipe import PipeReadOps, PipeWriteOps, pipe_inode_info, pipe_write
+from .pipe import PIPE_SIZE, PipeReadOps, PipeWriteOps, pipe_inode_info, pipe_write
 
 
 class fifo_pipe(pipe_inode_info):
@@ -33,6 +36,25 @@ class FifoOps(PipeReadOps, PipeWriteOps):
 
     def stat(self, f: file) -> dict:
         return node_stat(f.private[0])
+
+    def can_poll(self, f: file) -> bool:
+        return True
+
+    def poll(self, f: file, pt) -> int:   # type: ignore[no-untyped-def]
+        """pipe_poll for the ends f has open."""
+        from .poll import poll_wait
+        _node, p = f.private
+        acc = f.f_flags & O_ACCMODE
+        mask = 0
+        if acc in (O_RDONLY, O_RDWR):
+            poll_wait(f, p.rd_wait, pt)
+            mask |= POLLIN | POLLRDNORM if p.buf else 0
+            mask |= POLLHUP if p.writers == 0 else 0
+        if acc in (O_WRONLY, O_RDWR):
+            poll_wait(f, p.wr_wait, pt)
+            mask |= POLLOUT | POLLWRNORM if len(p.buf) < PIPE_SIZE else 0
+            mask |= POLLERR if p.readers == 0 else 0
+        return mask
 
     def release(self, f: file) -> None:
         node, p = f.private

@@ -4,7 +4,7 @@ CLONE_FILES).  f_count and files_struct.count are explicit refcounts."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from .. import state
 from ..panic import Errno
@@ -41,12 +41,27 @@ class FileOps:
         from ..uapi import ESPIPE
         raise Errno(ESPIPE)
 
+    def readdir(self, f: "file") -> list:
+        """A directory's entries, (name, ino, d_type) each, "." and ".."
+        first; getdents returns them from index f.f_pos on."""
+        from ..uapi import ENOTDIR
+        raise Errno(ENOTDIR)
+
     def ioctl(self, f: "file", cmd: int, arg: int) -> int:
         from ..uapi import ENOTTY
         raise Errno(ENOTTY)
 
     def release(self, f: "file") -> None:
         pass
+
+    # Waiting on files (kernel/fs/poll.py): a kind of file that can say
+    # when it is ready overrides both.
+    def can_poll(self, f: "file") -> bool:
+        return False
+
+    def poll(self, f: "file", pt) -> int:
+        from .poll import DEFAULT_POLLMASK
+        return DEFAULT_POLLMASK
 
 
 @dataclass(eq=False, slots=True)
@@ -57,6 +72,7 @@ class file:
     f_pos: int = 0
     f_count: int = 1
     path: str = ""
+    f_ep: Optional[list] = None     # epitems watching this file (eventpoll.py)
 
     def get(self) -> "file":
         self.f_count += 1
@@ -66,6 +82,9 @@ class file:
         """fput: the last reference releases the file."""
         self.f_count -= 1
         if self.f_count == 0:
+            if self.f_ep:
+                from .eventpoll import eventpoll_release
+                eventpoll_release(self)     # __fput: epoll lets go first
             if _has_locks():
                 from .locks import locks_remove_file
                 locks_remove_file(self)

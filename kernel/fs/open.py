@@ -236,23 +236,16 @@ def inode_permission(st: dict, mask: int) -> None:
     (R_OK|W_OK|X_OK bits) is allowed.  Root may read and write anything
     and search any directory, but executes a file only if some x bit is
     set (capable_wrt_inode_uidgid; CAP_DAC_OVERRIDE)."""
+    from ..cred import generic_permission
     mode = st["mode"]
-    uid = os.getuid()
-    if uid == 0:
-        if mask & X_OK and mode & S_IFMT != S_IFDIR and not mode & 0o111:
-            raise Errno(EACCES)
-        return
-    if st.get("uid", 0) == uid:
-        bits = mode >> 6
-    elif st.get("gid", 0) in (os.getgid(), *os.getgroups()):
-        bits = mode >> 3
-    else:
-        bits = mode
-    if mask & ~bits & 7:
+    if not generic_permission(mode, st.get("uid", 0), st.get("gid", 0), mask,
+                              is_dir=mode & S_IFMT == S_IFDIR):
         raise Errno(EACCES)
 
 
 def do_faccessat(dfd: int, filename: int, mode: int, flags: int = 0) -> int:
+    """access checks with the real ids (faccessat's override creds),
+    faccessat2's AT_EACCESS with the effective ones."""
     if mode & ~7:
         raise Errno(EINVAL)
     if flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):

@@ -63,7 +63,7 @@ class Overlay:
         self.host_locks: dict = {}     # file identity -> fs/locks.py file_lock_context
         # /dev/shm is a tmpfs of the guest's own (shm_open, sem_open): empty
         # at boot, never showing the host's shared-memory files.
-        from ..time import REALTIME_BASE_NS
+        from ..time.timekeeping import REALTIME_BASE_NS
         self.next_ino += 1
         self.files["/dev/shm"] = OverlayNode(mode=S_IFDIR | 0o1777, ino=self.next_ino, nlink=2,
                                              mtime=REALTIME_BASE_NS, atime=REALTIME_BASE_NS,
@@ -84,8 +84,8 @@ def overlay_room() -> int:
 
 
 def current_time() -> int:
-    from ..time import clock_ns
-    return clock_ns(0)
+    from ..time.timekeeping import ktime_get_real_ns
+    return ktime_get_real_ns()
 
 
 def parent_of(g: str) -> str:
@@ -172,8 +172,10 @@ def new_node(mode: int, **kw: Any) -> OverlayNode:
     ov = overlay()
     ov.next_ino += 1
     now = current_time()
+    from ..cred import current_cred
+    c = current_cred()
     node = OverlayNode(mode=mode, ino=ov.next_ino, mtime=now, atime=now, ctime=now,
-                       uid=os.getuid(), gid=os.getgid(), **kw)
+                       uid=c.fsuid, gid=c.fsgid, **kw)
     if mode & S_IFMT == S_IFDIR:
         node.nlink = 2
     return node
