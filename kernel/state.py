@@ -68,6 +68,11 @@ class KernelState:
     cpus: list = field(default_factory=list)
     init_task: Optional["task_struct"] = None
     tasks: dict = field(default_factory=dict)      # pid -> task_struct
+    init_pid_ns: Any = None                         # pid_namespace.pid_namespace (level 0)
+    ns_inum_next: int = 0xF0000000                  # the last namespace inode number given
+    kthreadd_task: Optional["task_struct"] = None
+    kthreads: dict = field(default_factory=dict)    # name -> a kernel thread doing kernel work
+    boot_ns: int = 0                                # ktime at boot (start times are after it)
     nr_user_tasks: int = 0
     main_task: Optional["task_struct"] = None
     main_status: Optional[int] = None               # wait status of the main guest
@@ -88,6 +93,7 @@ class KernelState:
     listeners: list = field(default_factory=list)
     stop_reason: str = ""
     oom_victims: list = field(default_factory=list)  # killed by the OOM killer, memory not yet back
+    oom_reaper_list: list = field(default_factory=list)  # victims' mms for the oom_reaper
     sigpending_queued: int = 0                      # queued siginfo, against RLIMIT_SIGPENDING
     runaway: bool = False                           # stopped by --timeout/--max-instructions
     counters: dict = field(default_factory=lambda: {

@@ -28,30 +28,36 @@ from .uapi import (
     PROT_EXEC, PROT_READ, PROT_WRITE, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NOFILE, EEXIST,
 )
 
+from .pid_namespace import (  # noqa: E402
+    current_ns, find_task_by_vpid, pid_global_of_vnr, pid_nr_ns_of_global, task_pid_vnr,
+    task_ppid_nr_ns, task_tgid_vnr,
+)
 
 @syscall("getpid")
 def sys_getpid() -> int:
-    return current().tgid
+    return task_tgid_vnr(current())
 
 
 @syscall("gettid")
 def sys_gettid() -> int:
-    return current().pid
+    return task_pid_vnr(current())
 
 
 @syscall("getppid")
 def sys_getppid() -> int:
-    return current().group_leader.real_parent.tgid
+    # 0 for a pid namespace's init: its parent is outside the namespace.
+    return task_ppid_nr_ns(current(), current_ns())
 
 
 @syscall("getpgrp")
 def sys_getpgrp() -> int:
-    return current().signal.pgrp
+    return pid_nr_ns_of_global(current().signal.pgrp, current_ns())
 
 
 def find_task_vpid(pid: int):
-    """find_task_by_vpid: any task with this pid, zombies included."""
-    t = state.K.tasks.get(pid)
+    """find_task_by_vpid: any task with this pid in the caller's pid
+    namespace, zombies included."""
+    t = find_task_by_vpid(pid)
     if t is None or pid <= 0:
         raise Errno(ESRCH)
     return t
@@ -60,13 +66,13 @@ def find_task_vpid(pid: int):
 @syscall("getpgid")
 def sys_getpgid(pid: pid_t) -> int:
     t = current() if pid == 0 else find_task_vpid(pid)
-    return t.signal.pgrp
+    return pid_nr_ns_of_global(t.signal.pgrp, current_ns())
 
 
 @syscall("getsid")
 def sys_getsid(pid: pid_t) -> int:
     t = current() if pid == 0 else find_task_vpid(pid)
-    return t.signal.session
+    return pid_nr_ns_of_global(t.signal.session, current_ns())
 
 
 def session_leader(t) -> bool:
@@ -85,11 +91,14 @@ def sys_setpgid(pid: pid_t, pgid: pid_t) -> int:
     """Move process `pid` (the caller or a child not yet exec'd, in the
     caller's session) into group `pgid` of the same session."""
     leader = current().group_leader
-    pid = pid or leader.tgid
+    pid = pid or task_tgid_vnr(leader)
     pgid = pgid or pid
     if pgid < 0:
         raise Errno(EINVAL)
     p = find_task_vpid(pid)
+    # Process groups are kept by global pid; pgid is the caller's view.
+    pgid = pid_global_of_vnr(pgid)
+    pid = p.pid
     if not p.thread_group_leader:
         raise Errno(EINVAL)
     if p.real_parent is not None and p.real_parent.signal is leader.signal:
@@ -116,7 +125,7 @@ def sys_setsid() -> int:
     if session_leader(leader) or any(t.signal.pgrp == sid for t in state.K.tasks.values()):
         raise Errno(EPERM)
     leader.signal.session = leader.signal.pgrp = sid
-    return sid
+    return task_tgid_vnr(leader)
 
 
 @syscall("umask")
@@ -163,7 +172,7 @@ def sys_uname(name: UPtr) -> int:
 def sys_set_tid_address(tidptr: UPtr) -> int:
     tsk = current()
     tsk.clear_child_tid = tidptr
-    return tsk.pid
+    return task_pid_vnr(tsk)
 
 
 @syscall("arch_prctl")

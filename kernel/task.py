@@ -21,7 +21,9 @@ class TaskState(enum.IntFlag):
     TASK_UNINTERRUPTIBLE = 2
     __TASK_STOPPED = 4
     __TASK_TRACED = 8
+    TASK_PARKED = 0x40
     TASK_WAKEKILL = 0x100
+    TASK_NOLOAD = 0x400
     TASK_DEAD = 0x80
     TASK_NEW = 0x800
 
@@ -39,6 +41,8 @@ TASK_WAKEKILL = TaskState.TASK_WAKEKILL
 TASK_KILLABLE = TaskState.TASK_WAKEKILL | TaskState.TASK_UNINTERRUPTIBLE
 TASK_DEAD = TaskState.TASK_DEAD
 TASK_NEW = TaskState.TASK_NEW
+TASK_PARKED = TaskState.TASK_PARKED
+TASK_IDLE = TaskState.TASK_UNINTERRUPTIBLE | TaskState.TASK_NOLOAD
 TASK_STOPPED = TaskState.TASK_WAKEKILL | TaskState(4)   # __TASK_STOPPED: group stop (kernel/jobctl.py)
 EXIT_ZOMBIE = ExitState.EXIT_ZOMBIE
 EXIT_DEAD = ExitState.EXIT_DEAD
@@ -48,6 +52,7 @@ PF_KTHREAD = 0x200000
 PF_FORKNOEXEC = 0x40
 
 SIGNAL_GROUP_EXIT = 0x4
+SIGNAL_UNKILLABLE = 0x40       # a pid namespace's init: default actions ignored
 # Job control (kernel/jobctl.py): the group is stopped / was continued and
 # wait has not yet reported it; the parent is still to be told (CLD_*).
 SIGNAL_STOP_STOPPED, SIGNAL_STOP_CONTINUED = 0x1, 0x2
@@ -148,6 +153,15 @@ class task_struct:
     parent: Optional["task_struct"] = None
     children: list = field(default_factory=list)
     group_leader: Optional["task_struct"] = None
+    # PID namespaces (pid_namespace.py): the namespace the task lives in
+    # (None: the initial one) and its number at each level, 0 first;
+    # nsproxy's pid_ns_for_children once unshare(CLONE_NEWPID) set it.
+    pid_ns: Any = None
+    nspids: tuple = ()
+    pid_ns_for_children: Any = None
+    # A kernel thread (kthread.py): its work, as a generator stepped by
+    # the run loop, and the kthread flags (should_stop, park).
+    kthread: Any = None
     # Shared by clone flags.
     mm: Optional["mm_struct"] = None
     active_mm: Optional["mm_struct"] = None

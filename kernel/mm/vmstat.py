@@ -15,6 +15,8 @@ class VmStat:
     cow_reuse: int = 0         # ... last reference: reused in place
     pgfault_segv: int = 0      # fault with no valid mapping: SIGSEGV
     pgfault_kernel: int = 0    # faults taken by uaccess on the guest's behalf
+    oom_reaped: int = 0        # pages the OOM reaper freed before their owner exited
+    pgzero_ahead: int = 0      # free frames the zeroing kworker cleared ahead of time
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -252,6 +252,11 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
                 continue
             K.stop_reason = "deadlock: every task is asleep with nothing to wake it"
             break
+        if tsk.kthread is not None:
+            # A kernel thread: Python code, no user context to load.
+            from ..kthread import run_kthread
+            run_kthread(cpu, tsk)
+            continue
         cpu.curr = tsk
         cpu.need_resched = False
         context_switch(cpu, tsk)
