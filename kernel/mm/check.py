@@ -129,6 +129,7 @@ class FrameAudit:
         held = [t.mm for t in self.K.tasks.values() if t.mm is not None]
         for cpu in self.K.cpus:
             held += cpu.deferred_mm
+        held += self.K.oom_reaper_list     # queued for the OOM reaper, which holds them
         return held
 
     def _mm_summary(self, pt, mm) -> tuple:
