@@ -123,7 +123,7 @@ def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
             action[i] = SIG_IGNORE_ACTION if ka.handler == SIG_IGN else SIG_DEFAULT_ACTION
     K.counters["execs"] += 1
     if K.listeners:
-        K.emit("exec", task=tsk, path=gpath)
+        K.emit("exec", task=tsk, path=gpath, argv=argv, envc=len(envp))
 
 
 def copy_strings(ptrs: list[int], total: int, limit: int) -> tuple[list[bytes], int]:
