@@ -28,6 +28,7 @@ from .uapi import O_RDONLY, O_WRONLY, SIGCHLD
 # Register every syscall by importing the modules that define them.
 from . import exec as _exec, exit as _exit, fork as _fork, futex as _futex, signal as _signal  # noqa: F401,E402
 from . import sys as _sys, time as _time  # noqa: F401,E402
+from .mm import mlock as _mlock, mremap as _mremap, msync as _msync  # noqa: F401,E402
 from . import setid as _setid, signal_64 as _signal_64, signal_sys as _signal_sys  # noqa: F401,E402
 from .fs import file as _file, open as _open, pipe as _pipe, read_write as _rw, stat as _stat  # noqa: F401,E402
 
@@ -89,7 +90,7 @@ def start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes]
 
 def _start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes],
                  cwd: str) -> task_struct:
-    from .exec import exec_binprm, open_exec
+    from .exec import exec_binprm, prepare_binprm
     init = K.init_task
     pid = K.pids.alloc_pid()
     t = task_struct(pid=pid, tgid=pid, comm=os.path.basename(gpath)[:15])
@@ -113,8 +114,7 @@ def _start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes
     cpu = K.cpus[0]
     cpu.curr = t
     try:
-        ino, img = open_exec(gpath)
-        exec_binprm(t, gpath, ino, img, argv, envp)
+        exec_binprm(t, prepare_binprm(gpath, gpath, argv), envp)
     finally:
         cpu.curr = None
     init.children.append(t)

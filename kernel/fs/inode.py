@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from .. import state
 from ..panic import BUG
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class Inode:
             if len(chunk) < 4096:
                 mem[base + len(chunk):base + 4096] = bytes(4096 - len(chunk))
             self.pages[pgoff] = pfn
+            state.K.vmstat.pgcache_read += 1
         return pfn
 
 
@@ -72,6 +74,12 @@ def iget_host(host_path: str) -> Inode:
             ino = Inode(key, host_path, fh.read())
             _icache[key] = ino
     return ino
+
+
+def cached_inodes(K: object) -> list[Inode]:
+    """The host inodes whose page cache belongs to machine K's allocator."""
+    alloc = getattr(K, "alloc", None)
+    return [i for i in _icache.values() if i.alloc is alloc]
 
 
 def keep_warm(ino: Inode) -> None:

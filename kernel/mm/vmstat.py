@@ -15,6 +15,8 @@ class VmStat:
     cow_reuse: int = 0         # ... last reference: reused in place
     pgfault_segv: int = 0      # fault with no valid mapping: SIGSEGV
     pgfault_kernel: int = 0    # faults taken by uaccess on the guest's behalf
+    pgcache_read: int = 0      # file pages read into the page cache (a frame each)
+    pgcache_dropped: int = 0   # clean unmapped page-cache frames dropped under pressure
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
