@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup guests demo test bench clean
+.PHONY: setup guests demo test bench clean conformance
 
 setup: $(STAMP) guests
 
@@ -30,3 +30,8 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) guest/build bench/build build *.egg-info emu/*.so
+
+# The Open POSIX Test Suite natively and under tinyunix (LTP outside the
+# repo: LTP=/path/to/ltp); writes bench/CONFORMANCE.md.  Not part of `test`.
+conformance: setup
+	$(PY) bench/conformance.py $(if $(LTP),--ltp $(LTP))

@@ -267,13 +267,12 @@ class Checker(FrameAudit, SignalAudit):
         extra = sorted(K.pids.used - kpids)
         if extra:
             self.fail("halt-pids", f"pids still in use: {extra[:10]}")
-        from .fs.inode import _icache, _recent
-        warm = {id(i) for i in _recent}
-        held = [i for i in _icache.values() if id(i) not in warm and (i.pages or i.i_count)]
+        warm = {id(i) for i in K.icache_recent}
+        held = [i for i in K.icache.values() if id(i) not in warm and (i.pages or i.i_count)]
         if held:
             self.fail("halt-frames", f"{held[0].path} still has i_count {held[0].i_count} "
                       f"and {len(held[0].pages)} cached frames")
-        cache = sum(len(i.pages) for i in _recent)
+        cache = sum(len(i.pages) for i in K.icache_recent)
         tables = K.swapper_pt.nr_tables if K.swapper_pt is not None else 0
         left = K.alloc.nr_used() - 1 - tables - cache
         if left:

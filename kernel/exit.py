@@ -15,14 +15,18 @@ from .percpu import current, this_cpu
 from .sched.wait import BlockOn, wake_up
 from .siginfo import kernel_siginfo
 from .signal import current_uid, flush_sigqueue, send_signal
+from .jobctl import (
+    JOBCTL_STOP_PENDING, do_notify_parent_cldstop, kill_orphaned_pgrp, task_participate_group_stop,
+    wait_task_continued, wait_task_stopped,
+)
 from .syscalls import syscall
 from .task import (
     EXIT_DEAD, EXIT_ZOMBIE, PF_EXITING, SIGNAL_GROUP_EXIT, TASK_DEAD, task_struct,
 )
 from .types import UPtr, c_int, pid_t
 from .uapi import (
-    CLD_DUMPED, CLD_EXITED, CLD_KILLED, EAGAIN, ECHILD, EINVAL, P_ALL, P_PGID, P_PID, SA_NOCLDWAIT,
-    SIG_IGN, SIGCHLD, SIGKILL, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED,
+    CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, EAGAIN, ECHILD, EINVAL, P_ALL, P_PGID, P_PID, SA_NOCLDWAIT,
+    SIG_IGN, SIGCHLD, SIGCONT, SIGKILL, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED,
     __WALL, __WCLONE, __WNOTHREAD, _NSIG,
 )
 
@@ -39,9 +43,13 @@ def do_exit(code: int) -> None:
     K = state.K
     if tsk.flags & PF_EXITING:
         raise BUG(f"do_exit: task {tsk.pid} exits twice")
+    sig = tsk.signal
+    if tsk.jobctl & JOBCTL_STOP_PENDING and not sig.flags & SIGNAL_GROUP_EXIT:
+        # exit_signals: a thread leaving during a group stop counts as stopped.
+        if task_participate_group_stop(tsk):
+            do_notify_parent_cldstop(tsk, CLD_STOPPED)
     tsk.flags |= PF_EXITING
     tsk.exit_code = code
-    sig = tsk.signal
     sig.live -= 1
     group_dead = sig.live == 0
     if group_dead and not sig.flags & SIGNAL_GROUP_EXIT:
@@ -155,10 +163,16 @@ def forget_original_parent(father: task_struct) -> list[task_struct]:
             if do_notify_parent(p, p.exit_signal):
                 p.exit_state = EXIT_DEAD
                 dead.append(p)
+        if p.exit_state != EXIT_DEAD:
+            kill_orphaned_pgrp(p, father)   # reparent_leader
     return dead
 
 
 def wait_status_to_cld(status: int) -> tuple[int, int]:
+    if status == 0xFFFF:
+        return CLD_CONTINUED, SIGCONT
+    if status & 0xFF == 0x7F:
+        return CLD_STOPPED, (status >> 8) & 0xFF
     if status & 0x7F:
         return (CLD_DUMPED if status & 0x80 else CLD_KILLED), status & 0x7F
     return CLD_EXITED, (status >> 8) & 0xFF
@@ -191,6 +205,8 @@ def do_notify_parent(tsk: task_struct, sig: int) -> bool:
 
 def exit_notify(tsk: task_struct, group_dead: bool) -> None:
     dead = forget_original_parent(tsk)
+    if group_dead:
+        kill_orphaned_pgrp(tsk.group_leader, None)
     if tsk.thread_group_leader:
         if group_dead:
             autoreap = do_notify_parent(tsk, tsk.exit_signal)
@@ -262,9 +278,10 @@ def do_wait(which: int, upid: int, options: int, report, finish=lambda r: r) -> 
                 if not p.thread_group_leader or not eligible_child(p, which, upid, options):
                     continue
                 found = True
-                if p.exit_state == EXIT_ZOMBIE and options & WEXITED:
-                    if len(p.signal.threads) > 1:
-                        continue  # leader with live threads: not yet
+                if p.exit_state == EXIT_ZOMBIE and len(p.signal.threads) <= 1:
+                    # (a leader with live threads is not reaped yet)
+                    if not options & WEXITED:
+                        continue
                     status = p.exit_code
                     pid = p.pid
                     # Reap first, then copy out: a bad status pointer
@@ -273,6 +290,10 @@ def do_wait(which: int, upid: int, options: int, report, finish=lambda r: r) -> 
                         release_task(p)
                     report(p, status)
                     return finish(pid)
+                status = wait_task_stopped(p, options) or wait_task_continued(p, options)
+                if status:
+                    report(p, status)
+                    return finish(p.pid)
         if not found:
             raise Errno(ECHILD)
         if options & WNOHANG:

@@ -22,13 +22,17 @@ from typing import Optional, Union
 from . import state
 from .panic import Errno
 from .percpu import current
-from .sched.core import wake_up_process
+from .sched.core import wake_up_state
 from .siginfo import kernel_siginfo
 from .syscall_table import SYSCALL_NR
 from .syscalls import syscall
 from .task import (
     PF_EXITING, PF_KTHREAD, SIGNAL_GROUP_EXIT, TASK_INTERRUPTIBLE, TASK_WAKEKILL, k_sigaction,
     task_struct,
+)
+from .jobctl import (
+    JOBCTL_PENDING_MASK, JOBCTL_STOP_DEQUEUED, JOBCTL_STOP_PENDING, SIGNAL_CLD_MASK,
+    do_jobctl_notify, do_signal_stop, is_current_pgrp_orphaned, prepare_stop_cont,
 )
 from .types import pid_t, c_int
 from .uapi import (
@@ -111,8 +115,10 @@ def sig_fatal(tsk: task_struct, sig: int) -> bool:
 
 
 def signal_pending(tsk: task_struct) -> bool:
-    """A signal tsk does not block is pending (TIF_SIGPENDING)."""
-    return bool((tsk.pending | tsk.signal.shared_pending) & ~tsk.blocked)
+    """A signal tsk does not block is pending, or it is to join a group
+    stop (TIF_SIGPENDING, as recalc_sigpending sets it)."""
+    return bool((tsk.pending | tsk.signal.shared_pending) & ~tsk.blocked
+                or tsk.jobctl & JOBCTL_PENDING_MASK)
 
 
 def fatal_signal_pending(tsk: task_struct) -> bool:
@@ -124,9 +130,9 @@ def signal_wake_up(tsk: task_struct, fatal: bool = False) -> None:
     killable one too when the signal is fatal).  A runnable task notices
     when it next returns to user mode; the running one (a signal it sent
     itself, or a fault) at the end of its syscall (the entry checks) or
-    of its trap (the trap path stops the CPU)."""
-    if tsk.state & TASK_INTERRUPTIBLE or (fatal and tsk.state & TASK_WAKEKILL):
-        wake_up_process(tsk)
+    of its trap (the trap path stops the CPU).  A stopped task wakes
+    only for a fatal signal (TASK_STOPPED has TASK_WAKEKILL)."""
+    wake_up_state(tsk, TASK_INTERRUPTIBLE | (TASK_WAKEKILL if fatal else 0))
 
 
 # --- generation ------------------------------------------------------------------
@@ -191,11 +197,13 @@ def send_signal(sig: int, tsk: task_struct, info: SigInfo = SEND_SIG_NOINFO,
 
 def prepare_signal(sig: int, tsk: task_struct) -> bool:
     """Is the signal to be queued at all?  Not while the group dies (only
-    SIGKILL matters then, and it is already there); not if ignored.
-    JOB CONTROL (sig-jobctl): a stop signal flushes pending SIGCONTs and
-    SIGCONT flushes stop signals and resumes the group, here."""
+    SIGKILL matters then, and it is already there); not if ignored.  Job
+    control acts here, at generation: a stop signal flushes pending
+    SIGCONTs, SIGCONT flushes stop signals and resumes the group."""
     if tsk.signal.flags & SIGNAL_GROUP_EXIT:
         return False
+    if sig == SIGCONT or sigmask(sig) & SIG_KERNEL_STOP:
+        prepare_stop_cont(sig, tsk)
     return not sig_ignored(tsk, sig)
 
 
@@ -235,7 +243,9 @@ def complete_signal(sig: int, p: task_struct, group: bool) -> None:
         # Fatal to the whole group: start the group exit and wake everybody.
         sig_struct.flags |= SIGNAL_GROUP_EXIT
         sig_struct.group_exit_code = sig
+        sig_struct.group_stop_count = 0
         for t in sig_struct.threads:
+            t.jobctl &= ~JOBCTL_PENDING_MASK
             t.pending |= _SIGKILL_MASK
             signal_wake_up(t, True)
         return
@@ -355,12 +365,15 @@ def dequeue_signal(tsk: task_struct, mask: int) -> Optional[kernel_siginfo]:
     """The next signal not in `mask`: tsk's own queue before the group's."""
     sig = next_signal(tsk.pending, mask)
     if sig:
-        return collect_signal(sig, tsk, tsk.sigqueue)
-    sig = next_signal(tsk.signal.shared_pending, mask)
-    if sig:
-        # JOB CONTROL (sig-jobctl): a dequeued stop signal sets JOBCTL_STOP_DEQUEUED here.
-        return collect_signal(sig, tsk.signal, tsk.signal.shared_sigqueue)
-    return None
+        info = collect_signal(sig, tsk, tsk.sigqueue)
+    else:
+        sig = next_signal(tsk.signal.shared_pending, mask)
+        if not sig:
+            return None
+        info = collect_signal(sig, tsk.signal, tsk.signal.shared_sigqueue)
+    if sigmask(sig) & SIG_KERNEL_STOP:
+        tsk.jobctl |= JOBCTL_STOP_DEQUEUED     # a group stop may start (do_signal_stop)
+    return info
 
 
 def dequeue_synchronous_signal(tsk: task_struct) -> Optional[kernel_siginfo]:
@@ -385,16 +398,20 @@ def emit_signal(tsk: task_struct, info: kernel_siginfo, ka: k_sigaction) -> None
 def get_signal(tsk: task_struct) -> Optional[tuple[kernel_siginfo, k_sigaction]]:
     """Dequeue pending signals and take their default actions until one
     has a handler to run: that one's (info, action), or None.  May not
-    return to the guest: a fatal signal ends the group here."""
+    return to the guest: a fatal signal ends the group here, and a stop
+    leaves tsk in TASK_STOPPED (None; the caller keeps its registers and
+    calls again when it is woken)."""
     do_group_exit = exit.do_group_exit
     sighand = tsk.sighand
+    if tsk.signal.flags & SIGNAL_CLD_MASK:
+        do_jobctl_notify(tsk)
     while True:
         if tsk.signal.flags & SIGNAL_GROUP_EXIT:
             tsk.pending &= ~_SIGKILL_MASK
             do_group_exit(tsk.signal.group_exit_code)
             return None
-        # JOB CONTROL (sig-jobctl): a pending group stop is joined here
-        # (do_signal_stop), before anything is dequeued.
+        if tsk.jobctl & JOBCTL_STOP_PENDING and do_signal_stop(tsk, 0):
+            return None
         info = dequeue_synchronous_signal(tsk) or dequeue_signal(tsk, tsk.blocked)
         if info is None:
             return None
@@ -413,9 +430,12 @@ def get_signal(tsk: task_struct) -> Optional[tuple[kernel_siginfo, k_sigaction]]
         if tsk.flags & PF_KTHREAD:
             continue
         if m & SIG_KERNEL_STOP:
-            # JOB CONTROL (sig-jobctl): the default action of a stop signal,
-            # do_signal_stop(sig), goes here.  Until it does, the signal is
-            # discarded (an interrupted syscall restarts).
+            # Stop the group.  The terminal's stop signals do nothing in
+            # an orphaned process group; SIGSTOP always stops.
+            if sig != SIGSTOP and is_current_pgrp_orphaned(tsk):
+                continue
+            if do_signal_stop(tsk, sig):
+                return None
             continue
         code = sig
         if m & SIG_KERNEL_COREDUMP and core_dump_wanted(tsk):

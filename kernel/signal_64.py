@@ -160,9 +160,15 @@ def exit_to_user_mode(tsk: task_struct) -> None:
     changed = vals is not None
     if vals is None:
         vals = read_user_regs(glue)
-    if signal_work(tsk, vals) or changed:
-        if not tsk.exit_state:
-            write_user_regs(glue, vals)
+    changed = signal_work(tsk, vals) or changed
+    if tsk.exit_state:
+        return
+    if tsk.state != TASK_RUNNING:
+        # Stopped (job control): the registers wait until it runs again,
+        # and then this work starts over (get_signal's relock).
+        tsk.pending_regs = vals
+    elif changed:
+        write_user_regs(glue, vals)
 
 
 def exit_to_user_mode_in_syscall(cpu, tsk: task_struct, ret: Optional[int],

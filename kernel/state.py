@@ -75,6 +75,8 @@ class KernelState:
     tlb_flush_mm: Optional[Callable] = None         # flush every CPU that has an mm loaded
     overlay: Any = None                             # fs.namei.Overlay: the guest's writes
     page_cache: dict = field(default_factory=dict)  # id(overlay node) -> mm.filemap.address_space
+    icache: dict = field(default_factory=dict)      # host file identity -> fs.inode.Inode
+    icache_recent: list = field(default_factory=list)  # exec'd Inodes kept warm (fs.inode)
     timers: list = field(default_factory=list)      # heap of (deadline, seq, task)
     timer_seq: int = 0
     idle_ns: int = 0                                # virtual time not counted by the glue (idle, rdtsc)

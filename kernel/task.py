@@ -39,6 +39,7 @@ TASK_WAKEKILL = TaskState.TASK_WAKEKILL
 TASK_KILLABLE = TaskState.TASK_WAKEKILL | TaskState.TASK_UNINTERRUPTIBLE
 TASK_DEAD = TaskState.TASK_DEAD
 TASK_NEW = TaskState.TASK_NEW
+TASK_STOPPED = TaskState.TASK_WAKEKILL | TaskState(4)   # __TASK_STOPPED: group stop (kernel/jobctl.py)
 EXIT_ZOMBIE = ExitState.EXIT_ZOMBIE
 EXIT_DEAD = ExitState.EXIT_DEAD
 
@@ -47,6 +48,10 @@ PF_KTHREAD = 0x200000
 PF_FORKNOEXEC = 0x40
 
 SIGNAL_GROUP_EXIT = 0x4
+# Job control (kernel/jobctl.py): the group is stopped / was continued and
+# wait has not yet reported it; the parent is still to be told (CLD_*).
+SIGNAL_STOP_STOPPED, SIGNAL_STOP_CONTINUED = 0x1, 0x2
+SIGNAL_CLD_STOPPED, SIGNAL_CLD_CONTINUED = 0x10, 0x20
 
 
 class k_sigaction(NamedTuple):
@@ -88,6 +93,7 @@ class signal_struct:
     shared_pending: int = 0                       # sigset of group-wide pending signals
     shared_sigqueue: list = field(default_factory=list)   # their kernel_siginfo, in order
     curr_target: Any = None                       # complete_signal's last choice
+    group_stop_count: int = 0                     # threads still to join a group stop
     pgrp: int = 0
     session: int = 0
     is_child_subreaper: bool = False
@@ -115,6 +121,7 @@ class task_struct:
     exit_code: int = 0
     exit_signal: int = 0
     flags: int = 0
+    jobctl: int = 0                               # JOBCTL_* (kernel/jobctl.py)
     # Process tree.  real_parent is who forked us (or the reaper we were
     # reparented to); parent receives SIGCHLD and reaps.  `children` lists
     # tasks whose parent is this one.

@@ -11,7 +11,7 @@ from .sched.core import ktime_get_ns
 from .sched.wait import BlockOn
 from .syscalls import syscall
 from .types import UPtr, c_int
-from .uapi import EINTR, EINVAL, TIMER_ABSTIME
+from .uapi import EINVAL, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, TIMER_ABSTIME
 
 # CLOCK_REALTIME starts at a fixed instant so runs repeat: 2026-01-01 UTC.
 REALTIME_BASE_NS = 1_767_225_600 * 1_000_000_000
@@ -67,24 +67,30 @@ def _get_timespec(uaddr: int) -> int:
     return sec * 1_000_000_000 + nsec
 
 
-def do_nanosleep(deadline: int, rmtp: int) -> int:
-    """Sleep on the virtual clock until `deadline` (monotonic ns)."""
+def do_nanosleep(deadline: int, rmtp: int, restart: int = ERESTART_RESTARTBLOCK) -> int:
+    """Sleep on the virtual clock until `deadline` (monotonic ns).  A
+    signal ends the sleep with the time left in rmtp and `restart`: a
+    relative sleep goes on through restart_syscall to the same deadline
+    (hrtimer_nanosleep_restart) unless a handler ran; an absolute one
+    (ERESTARTNOHAND) is simply called again."""
     from .percpu import current
     tsk = current()
 
     def after() -> int:
-        now = ktime_get_ns()
-        if now >= deadline:
+        if tsk.timed_out or ktime_get_ns() >= deadline:
             return 0
-        if tsk.timed_out:
-            return 0
+        raise BlockOn([], after, deadline, interrupted=interrupted)
+
+    def interrupted() -> int:
+        left = max(0, deadline - ktime_get_ns())
         if rmtp:
-            left = deadline - now
             copy_to_user(rmtp, struct.pack("<qq", left // 1_000_000_000, left % 1_000_000_000))
-        raise Errno(EINTR)
+        if restart == ERESTART_RESTARTBLOCK:
+            tsk.restart_block = lambda: do_nanosleep(deadline, rmtp)
+        return -restart
     if ktime_get_ns() >= deadline:
         return 0
-    raise BlockOn([], after, deadline, interrupted=after)
+    raise BlockOn([], after, deadline, interrupted=interrupted)
 
 
 @syscall("nanosleep")
@@ -99,10 +105,8 @@ def sys_clock_nanosleep(which_clock: c_int, flags: c_int, rqtp: UPtr, rmtp: UPtr
     t = _get_timespec(rqtp)
     if flags & TIMER_ABSTIME:
         deadline = t - REALTIME_BASE_NS if which_clock in (0, 8) else t
-        rmtp = 0
-    else:
-        deadline = ktime_get_ns() + t
-    return do_nanosleep(deadline, rmtp)
+        return do_nanosleep(deadline, 0, ERESTARTNOHAND)
+    return do_nanosleep(ktime_get_ns() + t, rmtp)
 
 
 @syscall("times")

@@ -12,9 +12,11 @@ from ..panic import BUG
 
 if TYPE_CHECKING:
     from ..mm.page_alloc import FrameAllocator
+    from ..state import KernelState
 
-_icache: dict[tuple, "Inode"] = {}
-_recent: list["Inode"] = []     # exec'd binaries kept warm (text frames + translations)
+# The cache itself belongs to the machine (STYLE rule 16): K.icache maps a
+# host file's identity to its Inode, K.icache_recent is the warm list of
+# exec'd binaries (text frames + translations).
 RECENT_MAX = 8
 
 
@@ -38,7 +40,7 @@ class Inode:
             raise BUG(f"Inode.put: {self.path} refcount underflow")
         if self.i_count == 0:
             self.drop_pages()
-            _icache.pop(self.key, None)
+            state.K.icache.pop(self.key, None)
 
     def drop_pages(self) -> None:
         for pfn in self.pages.values():
@@ -69,32 +71,34 @@ def iget_host(host_path: str) -> Inode:
     with open(host_path, "rb") as fh:
         st = os.fstat(fh.fileno())
         key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
-        ino = _icache.get(key)
+        icache = state.K.icache
+        ino = icache.get(key)
         if ino is None:
             ino = Inode(key, host_path, fh.read())
-            _icache[key] = ino
+            icache[key] = ino
     return ino
 
 
-def cached_inodes(K: object) -> list[Inode]:
-    """The host inodes whose page cache belongs to machine K's allocator."""
-    alloc = getattr(K, "alloc", None)
-    return [i for i in _icache.values() if i.alloc is alloc]
+def cached_inodes(K: "KernelState") -> list[Inode]:
+    """The host inodes of machine K (their page caches)."""
+    return list(K.icache.values())
 
 
 def keep_warm(ino: Inode) -> None:
     """Hold a reference on a recently exec'd binary so the next exec of it
     finds its pages (and the CPU its translated code) still there."""
-    if ino in _recent:
-        _recent.remove(ino)
-        _recent.append(ino)
+    recent = state.K.icache_recent
+    if ino in recent:
+        recent.remove(ino)
+        recent.append(ino)
         return
-    _recent.append(ino.get())
-    if len(_recent) > RECENT_MAX:
-        _recent.pop(0).put()
+    recent.append(ino.get())
+    if len(recent) > RECENT_MAX:
+        recent.pop(0).put()
 
 
 def drop_caches() -> None:
     """At halt: release the warm list so every frame returns to the pool."""
-    while _recent:
-        _recent.pop().put()
+    recent = state.K.icache_recent
+    while recent:
+        recent.pop().put()

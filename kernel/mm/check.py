@@ -18,7 +18,6 @@ from typing import Optional
 
 from emu.paging import PTE_PFN_MASK, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW
 
-from ..fs.inode import _icache, _recent
 from ..task import task_struct
 from .memory import VM_SHARED, VM_WRITE, _PAGE_PROTNONE
 from .pgtable import KERNEL_SLOT
@@ -210,12 +209,11 @@ class FrameAudit:
         self._tcache = self._tseen
         self._mmcache = self._mmseen
         # Holders that are not PTEs: page cache, shmem objects.
-        inos += _recent
+        inos += K.icache_recent
         icount = Counter(map(id, inos))
         inodes = {id(i): i for i in inos}
-        for ino in _icache.values():
-            if ino.alloc is alloc or ino.alloc is None:   # not another booted kernel's
-                inodes[id(ino)] = ino
+        for ino in [*K.icache.values(), *K.page_cache.values()]:
+            inodes[id(ino)] = ino     # host inodes and overlay files' address_spaces
         for key, ino in inodes.items():
             if ino.i_count != icount[key]:
                 self.fail("inode-refcount", f"{ino.path}: i_count {ino.i_count} but "
@@ -303,7 +301,8 @@ class FrameAudit:
             for vma in (mm.vmas if mm is not None else []):
                 if vma.shm is not None and pfn in vma.shm.pages.values():
                     out.append(f"shmem object mapped by {who}")
-        for ino in {id(i): i for i in [*_icache.values(), *_recent]}.values():
+        for ino in {id(i): i for i in [*K.icache.values(), *K.icache_recent,
+                                       *K.page_cache.values()]}.values():
             if pfn in ino.pages.values():
                 out.append(f"page cache of {ino.path}")
         return ", ".join(dict.fromkeys(out)) or "nothing"

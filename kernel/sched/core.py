@@ -78,7 +78,14 @@ def syscalls_run() -> int:
 
 def wake_up_process(tsk: task_struct) -> bool:
     """Make a sleeping task runnable; False if it was not sleeping."""
-    if not tsk.state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE):
+    return wake_up_state(tsk, TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)
+
+
+def wake_up_state(tsk: task_struct, mask: int) -> bool:
+    """Make tsk runnable if its state has a bit of `mask` (TASK_WAKEKILL
+    wakes killable and stopped tasks for a fatal signal, __TASK_STOPPED
+    is SIGCONT's); False if it was not in such a state."""
+    if not tsk.state & mask:
         return False
     remove_wait(tsk)
     tsk.state = TASK_RUNNING

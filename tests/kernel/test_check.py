@@ -14,7 +14,6 @@ import pytest
 from conftest import GUEST_BUILD, REPO
 from emu.paging import PTE_PFN_MASK, _PAGE_PRESENT, _PAGE_RW, _PAGE_SOFT_COW, _PAGE_USER
 from kernel.check import RING, InvariantViolation, attach_checker
-from kernel.fs.inode import _icache, _recent
 from kernel.main import boot, run_kernel, shutdown, start_guest
 from kernel.panic import KernelBug
 from kernel.state import Options
@@ -25,15 +24,7 @@ class _Stop(Exception):
     pass
 
 
-def _forget_inodes() -> None:
-    """The inode cache is module-global: inodes (and their page-cache
-    frames) of kernels booted earlier in this process are not ours."""
-    _recent.clear()
-    _icache.clear()
-
-
 def _boot(name: str, args: tuple = ()):
-    _forget_inodes()
     K = boot(Options(memory=64 << 20))
     chk = attach_checker(K)
     prog = GUEST_BUILD / name
@@ -64,7 +55,6 @@ def forked(guests):
     parent = K.main_task
     child = parent.children[0]
     yield K, chk, parent, child
-    _forget_inodes()
 
 
 def _cow_pte(K, mm):

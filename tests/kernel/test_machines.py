@@ -51,9 +51,6 @@ class Guest:
 
 
 def start(name: str, tmp: Path, tag: str, seed: int = 0, args: tuple = ()) -> Guest:
-    # No --check here: its inode audit walks kernel/fs/inode.py's cache,
-    # still module-global (see the xfail below), and would count the other
-    # machine's references.
     K = boot(Options(memory=64 << 20, seed=seed))
     events: list = []
 
@@ -123,9 +120,6 @@ def test_small_alternating_steps_with_seeds(guests, tmp_path: Path) -> None:
     assert finish(gb) == want_b
 
 
-@pytest.mark.xfail(strict=True, reason="kernel/fs/inode.py's cache is still module-global: two "
-                   "live machines running one binary share its page-cache frames (the fs-calls "
-                   "branch hangs the caches off the machine)")
 def test_one_binary_on_two_live_machines(guests, tmp_path: Path) -> None:
     want = solo("fork_wait", tmp_path)
     ga, gb = start("fork_wait", tmp_path, "a"), start("fork_wait", tmp_path, "b")
@@ -152,13 +146,10 @@ def test_hooks_enter_their_own_kernel(guests, tmp_path: Path) -> None:
 # --- no module-level mutable state in kernel/ --------------------------------
 
 # Module-level containers that are not machine state: tables filled once at
-# import, and a fact of the host.  The inode cache waits for the fs-calls
-# branch, which hangs the file-system caches off the machine.
+# import, and a fact of the host.
 ALLOWED_GLOBALS = {
     ("kernel/syscalls.py", "_DECODE"),         # hint -> decoding expression
     ("kernel/sys.py", "_host_caps"),           # the host process's CapEff, read once
-    ("kernel/fs/inode.py", "_icache"),
-    ("kernel/fs/inode.py", "_recent"),
 }
 # Calls at module level that build constants, not state.
 _CONSTANT_CALLS = {"Struct", "NewType", "compile", "attrgetter", "frozenset", "range", "tuple",
