@@ -198,5 +198,6 @@ def shrink_page_cache(K: Any) -> int:
             if alloc.page_ref[pfn] == 1:
                 del m.pages[pgoff]
                 alloc.put_page(pfn)
-                K.vmstat.pgcache_dropped += 1
-    return len(alloc.free_list) - before
+    freed = len(alloc.free_list) - before
+    K.vmstat.pgcache_dropped += freed
+    return freed
