@@ -47,6 +47,8 @@ typedef uc_err (*ctx_batch_fn)(uc_context *, int *, void **, int);
 #define UC_HOOK_INTR 1
 #define UC_HOOK_INSN 2
 #define UC_HOOK_BLOCK 8
+#define UC_HOOK_CODE 4
+#define MAX_BREAKPOINTS 64
 #define UC_X86_INS_SYSCALL 699
 #define UC_X86_INS_RDTSC 608
 #define UC_X86_INS_RDTSCP 609
@@ -87,11 +89,18 @@ typedef struct {
     PyObject_HEAD
     uc_engine *uc;
     PyObject *on_syscall, *on_intr, *on_rdtsc;
-    uc_hook hh_sys, hh_intr, hh_block, hh_rdtsc, hh_rdtscp, hh_cpuid;
+    uc_hook hh_sys, hh_intr, hh_block, hh_rdtsc, hh_rdtscp, hh_cpuid, hh_code;
     uint32_t *cpuid_tab;    /* records of CPUID_REC u32: leaf subleaf eax ebx ecx edx */
     Py_ssize_t cpuid_n;
     uint32_t cpuid_max, cpuid_xmax;  /* highest basic and extended leaves */
     uint64_t tsc_aux;       /* ecx of rdtscp (IA32_TSC_AUX: the cpu number) */
+    /* The optional instruction hook of a debugged machine (set_step_hook):
+     * counts every instruction started and calls on_step(address) before
+     * the one numbered step_at, and before any at a breakpoint address. */
+    PyObject *on_step;
+    uint64_t insns, step_at;
+    uint64_t bps[MAX_BREAKPOINTS];
+    int nbps;
     int block_installed;
     int flush_tb;  /* block hook added or removed: retranslate before running */
     uc_context *scratch;
@@ -167,6 +176,26 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     g->sh.blocks++;
     if (--g->sh.slice_left == 0)
         U.emu_stop(uc);
+}
+
+/* Before each instruction, when a debugger asked for it: the count, and
+ * a call into Python only at the requested count or a breakpoint.  The
+ * engine is not stopped: the handler may wait as long as it likes, so a
+ * pause leaves basic blocks and time slices exactly as they were. */
+static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+    Glue *g = (Glue *)user;
+    int hit = ++g->insns == g->step_at;
+    for (int i = 0; !hit && i < g->nbps; i++)
+        hit = g->bps[i] == addr;
+    if (!hit)
+        return;
+    PyObject *r = PyObject_CallFunction(g->on_step, "K", (unsigned long long)addr);
+    if (!r) {
+        glue_fail(g);
+        return;
+    }
+    Py_DECREF(r);
 }
 
 /* rdtsc: the kernel's handler returns the time-stamp counter to show
@@ -297,6 +326,7 @@ static void glue_dealloc(Glue *g)
     Py_XDECREF(g->on_syscall);
     Py_XDECREF(g->on_intr);
     Py_XDECREF(g->on_rdtsc);
+    Py_XDECREF(g->on_step);
     Py_XDECREF(g->err_type);
     Py_XDECREF(g->err_value);
     Py_XDECREF(g->err_tb);
@@ -650,7 +680,65 @@ static PyObject *glue_set_slice(Glue *g, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* set_step_hook(fn): install the instruction hook (once, before any code
+ * runs, so every translation carries it and counts stay comparable). */
+static PyObject *glue_set_step_hook(Glue *g, PyObject *fn)
+{
+    if (g->on_step) {
+        PyErr_SetString(PyExc_RuntimeError, "step hook already installed");
+        return NULL;
+    }
+    if (U.hook_add(g->uc, &g->hh_code, UC_HOOK_CODE, (void *)hook_code, g, 1, 0) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "uc_hook_add(code) failed");
+        return NULL;
+    }
+    Py_INCREF(fn);
+    g->on_step = fn;
+    g->flush_tb = 1;
+    Py_RETURN_NONE;
+}
+
+/* set_step_at(n): call on_step before the instruction numbered n (0: never). */
+static PyObject *glue_set_step_at(Glue *g, PyObject *args)
+{
+    unsigned long long n;
+    if (!PyArg_ParseTuple(args, "K", &n))
+        return NULL;
+    g->step_at = n;
+    Py_RETURN_NONE;
+}
+
+/* set_breakpoints(addrs): call on_step before any instruction at one of them. */
+static PyObject *glue_set_breakpoints(Glue *g, PyObject *seq)
+{
+    PyObject *fast = PySequence_Fast(seq, "breakpoints must be a sequence");
+    if (!fast)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    if (n > MAX_BREAKPOINTS) {
+        Py_DECREF(fast);
+        PyErr_SetString(PyExc_ValueError, "too many breakpoints");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        g->bps[i] = PyLong_AsUnsignedLongLongMask(PySequence_Fast_GET_ITEM(fast, i));
+    g->nbps = (int)n;
+    Py_DECREF(fast);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *glue_insns(Glue *g, PyObject *unused)
+{
+    return PyLong_FromUnsignedLongLong(g->insns);
+}
+
 static PyMethodDef glue_methods[] = {
+    {"set_step_hook", (PyCFunction)glue_set_step_hook, METH_O, "install the instruction hook"},
+    {"set_step_at", (PyCFunction)glue_set_step_at, METH_VARARGS, "on_step before instruction n"},
+    {"set_breakpoints", (PyCFunction)glue_set_breakpoints, METH_O, "on_step at these addresses"},
+    {"insns", (PyCFunction)glue_insns, METH_NOARGS, "instructions started (step hook on)"},
     {"shared", (PyCFunction)glue_shared, METH_NOARGS, "memoryview of the shared struct"},
     {"set_offsets", (PyCFunction)glue_set_offsets, METH_VARARGS, "old_exception, error_code offsets"},
     {"emu_start", (PyCFunction)glue_emu_start, METH_VARARGS, "run until stopped"},

@@ -182,7 +182,7 @@ def load_segments(mm: mm_struct, ino: Inode, img: ElfImage, bias: int,
 
 def create_elf_tables(mm: mm_struct, img: ElfImage, bias: int, interp_base: int,
                       argv: list[bytes], envp: list[bytes], execfn: bytes, random16: bytes,
-                      ids: tuple[int, int, int, int], stack_size: int) -> int:
+                      ids: tuple[int, int, int, int, bool], stack_size: int) -> int:
     """Build the initial stack, a mapping of `stack_size` bytes below
     STACK_TOP (demand-paged, so its size costs nothing until touched);
     returns the initial rsp.  `interp_base` is AT_BASE: where the
@@ -217,12 +217,12 @@ def create_elf_tables(mm: mm_struct, img: ElfImage, bias: int, interp_base: int,
     else:
         first = img.segments[0]
         phdr = first.vaddr - first.offset + img.phoff + bias
-    uid, euid, gid, egid = ids
+    uid, euid, gid, egid, secure = ids
     auxv = [
         (AT_HWCAP, GUEST_HWCAP), (AT_PAGESZ, 4096), (AT_CLKTCK, 100), (AT_PHDR, phdr),
         (AT_PHENT, 56), (AT_PHNUM, img.phnum), (AT_BASE, interp_base), (AT_FLAGS, 0),
         (AT_ENTRY, img.entry + bias), (AT_UID, uid), (AT_EUID, euid), (AT_GID, gid),
-        (AT_EGID, egid), (AT_SECURE, 0), (AT_RANDOM, random_p), (AT_HWCAP2, 0),
+        (AT_EGID, egid), (AT_SECURE, int(secure)), (AT_RANDOM, random_p), (AT_HWCAP2, 0),
         (AT_EXECFN, execfn_p), (AT_PLATFORM, platform_p), (AT_MINSIGSTKSZ, 2048),
         (AT_NULL, 0),
     ]

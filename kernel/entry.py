@@ -50,6 +50,12 @@ def make_syscall_entry(cpu: cpu_struct) -> Callable[[], Optional[int]]:
         nr = regs[0]
         tsk = cpu.curr
         tsk.nsyscalls += 1
+        if K.listeners:
+            # Before the handler runs: a debugger stops here to show the
+            # call, then at the "syscall" event below to show its result.
+            _nr, a0, a1, a2, a3, a4, a5, _rip, _fl = _REGS.unpack_from(regs)
+            K.emit("syscall_enter", task=tsk, nr=nr, name=syscall_name(nr),
+                   args=(a0, a1, a2, a3, a4, a5))
         try:
             ret: Optional[int] = calls[nr](regs) if nr < NR_syscalls else -ENOSYS
         except Errno as e:

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from functools import partial
 
+from .cred import MAY_EXEC, cap_bprm_creds, cred, generic_permission
 from . import state
 from .binfmt_elf import (
     ElfImage, ExecFormatError, create_elf_tables, interp_bias, load_segments, parse_elf,
@@ -80,7 +81,7 @@ def open_exec(gpath: str) -> Inode:
         st = os.stat(hp)
         if not os.path.isfile(hp):
             raise Errno(EACCES)
-        if not st.st_mode & 0o111:
+        if not generic_permission(st.st_mode, st.st_uid, st.st_gid, MAY_EXEC):
             raise Errno(EACCES)
         return iget_host(hp)
     except OSError as e:
@@ -141,6 +142,16 @@ def load_interp(name: str) -> tuple[Inode, ElfImage]:
     return ino, img
 
 
+def bprm_creds(tsk: task_struct, gpath: str) -> tuple[cred, bool]:
+    """The new program's credentials and AT_SECURE: its set-id bits and
+    the capability rules of exec (kernel/cred.py: cap_bprm_creds)."""
+    try:
+        st = os.stat(host_path(gpath))
+    except OSError as e:
+        raise host_errno(e) from None
+    return cap_bprm_creds(tsk.cred, st.st_uid, st.st_gid, st.st_mode)
+
+
 def exec_binprm(tsk: task_struct, bprm: linux_binprm, envp: list[bytes]) -> None:
     """Load the program prepare_binprm checked into a fresh mm and make it
     tsk's.  On return tsk.entry holds (rip, rsp) for the new program (the
@@ -163,7 +174,8 @@ def exec_binprm(tsk: task_struct, bprm: linux_binprm, envp: list[bytes]) -> None
             interp_base = (iimg.segments[0].vaddr & ~0xFFF) + ibias
             entry = iimg.entry + ibias
         rnd = bytes(K.rng.getrandbits(8) for _ in range(16))
-        ids = (os.getuid(), os.geteuid(), os.getgid(), os.getegid())
+        new_cred, secure = bprm_creds(tsk, bprm.exe)
+        ids = (new_cred.uid, new_cred.euid, new_cred.gid, new_cred.egid, secure)
         sp = create_elf_tables(mm, img, bias, interp_base, bprm.argv, envp,
                                bprm.filename.encode("utf-8", "surrogateescape"), rnd, ids,
                                stack_size)
@@ -190,6 +202,7 @@ def exec_binprm(tsk: task_struct, bprm: linux_binprm, envp: list[bytes]) -> None
     tsk.entry = (entry, sp)
     tsk.comm = os.path.basename(bprm.gpath)[:15]
     tsk.flags &= ~PF_FORKNOEXEC
+    tsk.cred = new_cred
     tsk.clear_child_tid = 0
     tsk.robust_list = 0
     if tsk.files is not None:

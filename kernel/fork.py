@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import struct
-import os
 from dataclasses import dataclass, field
 
 from unicorn import x86_const as X
 
 from . import state
+from .cred import CAP_SYS_ADMIN, CAP_SYS_RESOURCE, capable
 from .fs.file import copy_files, exit_files
 from .mm.mmap import TASK_SIZE
 from .mm.uaccess import copy_from_user, copy_to_user, put_user_u32
@@ -109,9 +109,7 @@ def is_global_init(tsk: task_struct) -> bool:
 
 
 def capable_sys_admin() -> bool:
-    """CAP_SYS_ADMIN: the guest runs with the host's uid (sys_getuid), and
-    root holds every capability."""
-    return os.geteuid() == 0
+    return capable(CAP_SYS_ADMIN)
 
 
 def check_clone_flags(clone_flags: int, parent: task_struct) -> None:
@@ -188,8 +186,7 @@ def copy_process(args: kernel_clone_args) -> task_struct:
         raise Errno(EINTR)                        # (restart_syscall in Linux)
     # RLIMIT_NPROC counts the user's tasks; root (INIT_USER, and anyone
     # with CAP_SYS_RESOURCE/CAP_SYS_ADMIN) is exempt, as in Linux.
-    if K.nr_user_tasks >= parent.signal.rlim[RLIMIT_NPROC][0] and os.getuid() != 0:
-        from .sys import CAP_SYS_ADMIN, CAP_SYS_RESOURCE, capable
+    if K.nr_user_tasks >= parent.signal.rlim[RLIMIT_NPROC][0] and parent.cred.uid != 0:
         if not capable(CAP_SYS_RESOURCE) and not capable(CAP_SYS_ADMIN):
             raise Errno(EAGAIN)
     # The checks that need no object built, in copy_process's order:
@@ -208,6 +205,7 @@ def copy_process(args: kernel_clone_args) -> task_struct:
             # and there is no cgroup2 filesystem here.
             raise Errno(EBADF)
         tsk = task_struct(pid=pid, tgid=pid, comm=parent.comm, state=TASK_NEW)
+        tsk.cred = parent.cred            # copy_creds: shared until one of them changes it
         tsk.flags = PF_FORKNOEXEC
         tsk.blocked = parent.blocked
         # The fault record and the alternate stack are copied; a thread

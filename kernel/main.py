@@ -22,6 +22,7 @@ from .sched.core import make_rdtsc_entry, run
 from .sched.wait import wait_queue_head
 from .state import KernelState, Options
 from .task import PF_KTHREAD, TASK_INTERRUPTIBLE, fs_struct, sighand_struct, signal_struct, task_struct
+from .cred import init_cred
 from .traps import make_trap_entry
 from .uapi import O_RDONLY, O_WRONLY, SIGCHLD
 
@@ -29,8 +30,10 @@ from .uapi import O_RDONLY, O_WRONLY, SIGCHLD
 from . import exec as _exec, exit as _exit, fork as _fork, futex as _futex, signal as _signal  # noqa: F401,E402
 from . import sys as _sys, time as _time  # noqa: F401,E402
 from .mm import mlock as _mlock, mremap as _mremap, msync as _msync  # noqa: F401,E402
+from . import capability as _capability, groups as _groups  # noqa: F401,E402
 from . import setid as _setid, signal_64 as _signal_64, signal_sys as _signal_sys  # noqa: F401,E402
 from .fs import file as _file, open as _open, pipe as _pipe, read_write as _rw, stat as _stat  # noqa: F401,E402
+from .fs import eventfd as _eventfd, eventpoll as _eventpoll, select as _select, signalfd as _signalfd  # noqa: F401,E402
 
 
 def _kernel_task(pid: int, comm: str) -> task_struct:
@@ -41,6 +44,7 @@ def _kernel_task(pid: int, comm: str) -> task_struct:
     t.signal = signal_struct(threads=[t], pgrp=pid, session=pid, wait_chldexit=wait_queue_head())
     t.sighand = sighand_struct()
     t.fs = fs_struct()
+    t.cred = init_cred()
     return t
 
 
@@ -102,6 +106,7 @@ def _start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes
     t.signal.rlim = host_rlimits()     # inherited from the shell, as a native run would
     t.sighand = sighand_struct()
     t.fs = fs_struct(cwd=cwd)
+    t.cred = init_cred(K.opts.user)
     files = files_struct()
     for fd, fl in ((0, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)):
         try:

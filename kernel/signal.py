@@ -16,13 +16,14 @@ syscalls that change or wait on signal state: kernel/signal_sys.py.
 """
 from __future__ import annotations
 
-import os
 from typing import Optional, Union
 
 from . import state
+from .cred import kill_ok_by_cred
 from .panic import Errno
 from .percpu import current
 from .sched.core import wake_up_state
+from .sched.wait import wake_up
 from .siginfo import kernel_siginfo
 from .syscall_table import SYSCALL_NR
 from .syscalls import syscall
@@ -79,7 +80,29 @@ def valid_signal(sig: int) -> bool:
 
 
 def current_uid() -> int:
-    return os.getuid()
+    return current().cred.uid
+
+
+def si_fromuser(info: SigInfo) -> bool:
+    """Was the signal sent by a user call (kill, tkill, sigqueue)?"""
+    if info is SEND_SIG_NOINFO:
+        return True
+    return isinstance(info, kernel_siginfo) and info.code <= 0
+
+
+def check_kill_permission(sig: int, info: SigInfo, t: task_struct) -> None:
+    """EPERM unless the sender may signal t (kill_ok_by_cred), is in t's
+    thread group, or sends SIGCONT within t's session."""
+    if not valid_signal(sig):
+        raise Errno(EINVAL)
+    if not si_fromuser(info):
+        return
+    me = current()
+    if me.signal is t.signal or kill_ok_by_cred(me.cred, t.cred):
+        return
+    if sig == SIGCONT and t.signal.session == me.signal.session:
+        return
+    raise Errno(EPERM)
 
 
 # --- what a signal would do ---------------------------------------------------
@@ -176,6 +199,9 @@ def send_signal(sig: int, tsk: task_struct, info: SigInfo = SEND_SIG_NOINFO,
     else:
         owner, pend = tsk, tsk.pending
     m = sigmask(sig)
+    wqh = tsk.sighand.signalfd_wqh
+    if wqh is not None and wqh.waiters:
+        wake_up(wqh)                 # signalfd_notify: readers of a signalfd see it
     if sig < SIGRTMIN and pend & m:
         return                       # legacy_queue: a standard signal is queued once
     if sig != SIGKILL and not tsk.flags & PF_KTHREAD:
@@ -462,8 +488,7 @@ def find_task(pid: int) -> Optional[task_struct]:
 def group_send_sig_info(sig: int, info: SigInfo, p: task_struct) -> None:
     """kill(2)'s delivery to one process: check, then send to the group.
     Signal 0 only checks."""
-    if not valid_signal(sig):
-        raise Errno(EINVAL)
+    check_kill_permission(sig, info, p)
     if sig and not p.exit_state:
         send_signal(sig, p.group_leader, info, True)
 
@@ -526,8 +551,7 @@ def do_send_specific(tgid: int, pid: int, sig: int, info: SigInfo) -> int:
     p = find_task(pid)
     if p is None or (tgid > 0 and p.tgid != tgid):
         raise Errno(ESRCH)
-    if not valid_signal(sig):
-        raise Errno(EINVAL)
+    check_kill_permission(sig, info, p)
     if sig and not p.exit_state:
         send_signal(sig, p, info, False)
     return 0

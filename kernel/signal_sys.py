@@ -21,7 +21,7 @@ from .signal import (
     _ALL, _UNBLOCKABLE, dequeue_signal, do_send_specific, flush_sigqueue_mask,
     kill_something_info, set_current_blocked, sig_handler_ignored, sigmask,
 )
-from .signal_64 import do_sigaltstack
+from .signal_64 import do_sigaltstack, restore_saved_sigmask
 from .syscalls import syscall
 from .task import k_sigaction
 from .types import UPtr, c_int, pid_t, size_t
@@ -129,6 +129,27 @@ def sys_rt_sigsuspend(unewset: UPtr, sigsetsize: size_t) -> int:
     tsk.saved_sigmask = tsk.blocked
     set_current_blocked(tsk, newset)
     return _wait_for_a_signal()
+
+
+def set_user_sigmask(umask: int, sigsetsize: int) -> None:
+    """The temporary mask of ppoll, pselect6 and epoll_pwait: like
+    sigsuspend's, it stays in force until the call returns, or, when a
+    signal interrupts it, until that signal's handler frame saved the
+    old one (restore_saved_sigmask_unless)."""
+    if not umask:
+        return
+    _sigset_arg(sigsetsize)
+    newset = _SIGSET.unpack(copy_from_user(umask, 8))[0]
+    tsk = current()
+    tsk.saved_sigmask = tsk.blocked
+    set_current_blocked(tsk, newset)
+
+
+def restore_saved_sigmask_unless(interrupted: bool) -> None:
+    """The call returns: put the caller's mask back now, unless a signal
+    interrupted it (then the way back to user mode does, after the frame)."""
+    if not interrupted:
+        restore_saved_sigmask(current())
 
 
 def _get_timespec_ns(uts: int) -> int:

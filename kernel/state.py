@@ -54,6 +54,7 @@ class Options:
     timeout: float = 0.0            # wall-clock seconds; 0 = no limit
     fail_alloc: int = 0
     pid_max: int = 32768
+    user: Optional[tuple] = None    # --user UID[:GID]: the first guest's ids
     slice_blocks: int = 50_000
 
 
@@ -92,6 +93,7 @@ class KernelState:
     vmstat: VmStat = field(default_factory=VmStat)  # fault counters (--stats)
     futex_queues: dict = field(default_factory=dict)  # futex key -> wait_queue_head
     futex_q: dict = field(default_factory=dict)       # task asleep in futex_wait -> futex_q
+    host_input: dict = field(default_factory=dict)    # host fd -> wait_queue_head (fs/console.py)
 
     def emit(self, event: str, **fields: Any) -> None:
         for fn in self.listeners:

@@ -13,11 +13,14 @@ from .mm.mmap import ShmemObject, check_range, page_align, prot_to_vm_flags, TAS
 from .mm.memory import VM_SHARED, VM_WRITE
 from .mm.uaccess import copy_from_user, copy_to_user, put_user_u64, strncpy_from_user
 from .panic import Errno
+from .capability import cap_task_prctl
+from .cred import CAP_SYS_RESOURCE, capable
 from .percpu import current, this_cpu
 from .syscalls import syscall
+from .task import PF_FORKNOEXEC, PF_KTHREAD
 from .types import UPtr, c_int, c_uint, c_ulong, fd_t, off_t, pid_t, size_t
 from .uapi import (
-    ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS, EINVAL, ENODEV, ENOMEM,
+    ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS, EACCES, EINVAL, ENODEV, ENOMEM,
     EPERM, ESRCH, MADV_DONTNEED, MADV_FREE, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE,
     MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PR_GET_CHILD_SUBREAPER,
     PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NAME, PR_SET_PDEATHSIG,
@@ -40,72 +43,79 @@ def sys_getppid() -> int:
     return current().group_leader.real_parent.tgid
 
 
-@syscall("getuid")
-def sys_getuid() -> int:
-    return os.getuid()
-
-
-@syscall("geteuid")
-def sys_geteuid() -> int:
-    return os.geteuid()
-
-
-@syscall("getgid")
-def sys_getgid() -> int:
-    return os.getgid()
-
-
-@syscall("getegid")
-def sys_getegid() -> int:
-    return os.getegid()
-
-
 @syscall("getpgrp")
 def sys_getpgrp() -> int:
     return current().signal.pgrp
 
 
+def find_task_vpid(pid: int):
+    """find_task_by_vpid: any task with this pid, zombies included."""
+    t = state.K.tasks.get(pid)
+    if t is None or pid <= 0:
+        raise Errno(ESRCH)
+    return t
+
+
 @syscall("getpgid")
 def sys_getpgid(pid: pid_t) -> int:
-    if pid == 0:
-        return current().signal.pgrp
-    t = state.K.tasks.get(pid)
-    if t is None or t.mm is None:
-        raise Errno(ESRCH)
+    t = current() if pid == 0 else find_task_vpid(pid)
     return t.signal.pgrp
 
 
 @syscall("getsid")
 def sys_getsid(pid: pid_t) -> int:
-    t = current() if pid == 0 else state.K.tasks.get(pid)
-    if t is None or t.mm is None:
-        raise Errno(ESRCH)
+    t = current() if pid == 0 else find_task_vpid(pid)
     return t.signal.session
+
+
+def session_leader(t) -> bool:
+    """signal->leader: t's group started its session (setsid)."""
+    return t.signal.session == t.tgid
+
+
+def pgrp_exists(pgrp: int, session: int) -> bool:
+    """Is pgrp the group of some task of `session` (pid_task(PIDTYPE_PGID))?"""
+    return any(t.signal.pgrp == pgrp and t.signal.session == session
+               for t in state.K.tasks.values() if not t.flags & PF_KTHREAD)
 
 
 @syscall("setpgid")
 def sys_setpgid(pid: pid_t, pgid: pid_t) -> int:
-    me = current()
+    """Move process `pid` (the caller or a child not yet exec'd, in the
+    caller's session) into group `pgid` of the same session."""
+    leader = current().group_leader
+    pid = pid or leader.tgid
+    pgid = pgid or pid
     if pgid < 0:
         raise Errno(EINVAL)
-    t = me.group_leader if pid == 0 else state.K.tasks.get(pid)
-    if t is None or t.mm is None or not t.thread_group_leader:
+    p = find_task_vpid(pid)
+    if not p.thread_group_leader:
+        raise Errno(EINVAL)
+    if p.real_parent is not None and p.real_parent.signal is leader.signal:
+        if p.signal.session != leader.signal.session:
+            raise Errno(EPERM)
+        if not p.flags & PF_FORKNOEXEC:
+            raise Errno(EACCES)
+    elif p is not leader:
         raise Errno(ESRCH)
-    if t is not me.group_leader and t.real_parent is not me.group_leader:
-        raise Errno(ESRCH)
-    if t.signal.session == t.tgid:
+    if session_leader(p):
         raise Errno(EPERM)
-    t.signal.pgrp = pgid or t.tgid
+    if pgid != pid and not pgrp_exists(pgid, leader.signal.session):
+        raise Errno(EPERM)
+    p.signal.pgrp = pgid
     return 0
 
 
 @syscall("setsid")
 def sys_setsid() -> int:
-    me = current()
-    if any(t.signal.pgrp == me.tgid for t in state.K.tasks.values() if t.mm is not None):
+    """Start a session and a group named after the caller; EPERM if it
+    leads a session already or its pid names a process group."""
+    leader = current().group_leader
+    sid = leader.tgid
+    if session_leader(leader) or any(t.signal.pgrp == sid for t in state.K.tasks.values()):
         raise Errno(EPERM)
-    me.signal.session = me.signal.pgrp = me.tgid
-    return me.tgid
+    leader.signal.session = leader.signal.pgrp = sid
+    return sid
 
 
 @syscall("umask")
@@ -154,28 +164,6 @@ def sys_arch_prctl(option: c_int, arg2: c_ulong) -> int:
 
 
 NR_OPEN = 1 << 20      # sysctl fs.nr_open: the most RLIMIT_NOFILE may be
-
-
-CAP_SYS_ADMIN, CAP_SYS_RESOURCE = 21, 24
-_host_caps: list[int] = []
-
-
-def capable(cap: int) -> bool:
-    """capable(cap): the guest runs with the host process's ids, so it has
-    the host process's effective capabilities (root in a container may
-    lack some: CAP_SYS_RESOURCE often).  Read once from /proc; without
-    it, euid 0 means every capability."""
-    if not _host_caps:
-        caps = (1 << 64) - 1 if os.geteuid() == 0 else 0
-        try:
-            with open("/proc/self/status") as f:
-                for line in f:
-                    if line.startswith("CapEff:"):
-                        caps = int(line.split()[1], 16)
-        except OSError:
-            pass
-        _host_caps.append(caps)
-    return bool(_host_caps[0] >> cap & 1)
 
 
 def host_rlimits() -> list[list[int]]:
@@ -254,6 +242,9 @@ def sys_prctl(option: c_int, arg2: c_ulong, arg3: c_ulong, arg4: c_ulong, arg5: 
     if option == PR_GET_NAME:
         copy_to_user(arg2, tsk.comm.encode()[:15].ljust(16, b"\0"))
         return 0
+    ret = cap_task_prctl(option, arg2, arg3, arg4, arg5)
+    if ret is not None:
+        return ret
     if option in (PR_SET_PDEATHSIG, PR_GET_PDEATHSIG):
         if option == PR_GET_PDEATHSIG:
             copy_to_user(arg2, struct.pack("<i", 0))

@@ -70,6 +70,7 @@ SIG_DEFAULT_ACTION = k_sigaction()
 class sighand_struct:
     action: list = field(default_factory=lambda: [SIG_DEFAULT_ACTION] * 65)
     count: int = 1
+    signalfd_wqh: Optional["wait_queue_head"] = None   # readers/pollers of signalfds (fs/signalfd.py)
 
 
 def default_rlimits() -> list[list[int]]:
@@ -136,6 +137,7 @@ class task_struct:
     fs: Optional[fs_struct] = None
     sighand: Optional[sighand_struct] = None
     signal: Optional[signal_struct] = None
+    cred: Any = None                              # kernel.cred.cred, immutable, shared
     # Signals: sets as int bitmaps, bit (sig-1).  sigqueue holds the
     # kernel_siginfo of each queued instance of `pending`, in order.
     blocked: int = 0

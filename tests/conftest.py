@@ -47,6 +47,12 @@ def guests() -> Path:
     return GUEST_BUILD
 
 
+@pytest.fixture(scope="session")
+def fault_paths(guests: Path) -> str:
+    """The fault-path guest of the Machine API tests (guest/fault_paths.c)."""
+    return str(guests / "fault_paths")
+
+
 @dataclass
 class Run:
     stdout: bytes

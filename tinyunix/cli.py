@@ -33,9 +33,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop a runaway guest after this much wall-clock time (exit 124)")
     r.add_argument("--fail-alloc", type=int, default=0, help=argparse.SUPPRESS)
     r.add_argument("--pid-max", type=int, default=32768)
+    r.add_argument("--user", type=parse_user, default=None, metavar="UID[:GID]",
+                   help="start the guest as this user, with no capabilities (GID defaults to UID)")
+    r.add_argument("--gdb", metavar="[HOST:]PORT",
+                   help="wait for gdb's `target remote` and let it drive the guest")
     r.add_argument("program")
     r.add_argument("args", nargs=argparse.REMAINDER)
+    from .debug.main import add_parser as add_debug_parser
+    add_debug_parser(sub)
     return p
+
+
+def parse_user(s: str) -> tuple[int, int]:
+    uid, _, gid = s.partition(":")
+    try:
+        ids = (int(uid), int(gid or uid))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r}: want UID or UID:GID (numbers)") from None
+    if not all(0 <= i < 0xFFFFFFFF for i in ids):
+        raise argparse.ArgumentTypeError(f"{s!r}: ids are 0..4294967294")
+    return ids
 
 
 def err(msg: str) -> None:
@@ -45,10 +62,15 @@ def err(msg: str) -> None:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.cmd == "debug":
+        from .debug.main import debug_command
+        return debug_command(args)
     return run_command(args)
 
 
 def run_command(args: argparse.Namespace) -> int:
+    if args.gdb:
+        return gdb_command(args)
     from kernel.binfmt_elf import ExecFormatError
     from kernel.exec import InterpreterMissing
     from kernel.main import boot, run_kernel, shutdown, start_guest
@@ -58,7 +80,8 @@ def run_command(args: argparse.Namespace) -> int:
 
     opts = Options(root=args.root, seed=args.seed, memory=args.memory, trace=args.trace,
                    stats=args.stats, check=args.check, max_instructions=args.max_instructions,
-                   timeout=args.timeout, fail_alloc=args.fail_alloc, pid_max=args.pid_max)
+                   timeout=args.timeout, fail_alloc=args.fail_alloc, pid_max=args.pid_max,
+                   user=args.user)
     if not opts.timeout >= 0 or opts.timeout == float("inf"):
         err("--timeout must be a number of seconds (0 = none)")
         return 2
@@ -131,6 +154,21 @@ def run_command(args: argparse.Namespace) -> int:
     if status & 0x7F:
         return 128 + (status & 0x7F)
     return (status >> 8) & 0xFF
+
+
+def gdb_command(args: argparse.Namespace) -> int:
+    from .gdbstub import gdb_serve
+    from .machine import Machine, MachineError
+    try:
+        m = Machine([args.program] + args.args, seed=args.seed, root=args.root,
+                    memory=args.memory, check=args.check, env=dict(os.environ))
+    except MachineError as e:
+        err(str(e))
+        return 127 if "No such file" in str(e) else 126
+    try:
+        return gdb_serve(m, args.gdb)
+    finally:
+        m.close()
 
 
 def _which(prog: str) -> Optional[str]:

@@ -5,10 +5,21 @@ from __future__ import annotations
 
 import fcntl as host_fcntl
 import os
+import select
+import stat
+import time
+from dataclasses import dataclass, field
+from typing import Optional
 
+from .. import state
 from ..panic import Errno
-from ..uapi import ENOTTY
+from ..sched.wait import BlockOn, wait_queue_entry, wait_queue_head
+from ..uapi import (
+    EAGAIN, ENOTTY, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDBAND, POLLRDHUP,
+    POLLRDNORM, POLLWRBAND, POLLWRNORM,
+)
 from .file import FileOps, file
+from .poll import poll_table, poll_wait
 from .hosterr import host_errno
 
 TCGETS, TIOCGWINSZ, TIOCGPGRP = 0x5401, 0x5413, 0x540F
@@ -16,10 +27,36 @@ TCGETS, TIOCGWINSZ, TIOCGPGRP = 0x5401, 0x5413, 0x540F
 
 class HostFdOps(FileOps):
     def read(self, f: file, n: int) -> bytes:
+        """Read what the host fd has.  When it has nothing yet (a pipe or
+        terminal), only this task waits, on the fd's host input queue:
+        the run loop wakes it when the host says there is input."""
+        fd = f.private
+        if n and self.can_poll(f) and not host_poll(fd, HOST_INPUT):
+            if f.f_flags & O_NONBLOCK:
+                raise Errno(EAGAIN)
+            raise BlockOn([host_input_queue(fd).wq], lambda: self.read(f, n))
         try:
-            return os.read(f.private, min(n, 1 << 20))
+            return os.read(fd, min(n, 1 << 20))
         except OSError as e:
             raise host_errno(e) from None
+
+    def can_poll(self, f: file) -> bool:
+        """Pipes, terminals and sockets can say when they are ready; a
+        host regular file or directory is always ready (and refused by
+        epoll), as natively."""
+        try:
+            mode = os.fstat(f.private).st_mode
+        except OSError:
+            return False
+        return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+    def poll(self, f: file, pt: Optional[poll_table]) -> int:
+        """What the host's poll says now, without waiting (the host's
+        POLL* bits are Linux's).  A change of the input side is seen by
+        the run loop (wake_host_input); output is never waited for."""
+        fd = f.private
+        poll_wait(f, host_input_queue(fd).wq, pt)
+        return host_poll(fd, HOST_INPUT | POLLOUT | POLLWRNORM | POLLWRBAND)
 
     def write(self, f: file, data: bytes) -> int:
         try:
@@ -76,3 +113,86 @@ def stat_from_host(st: os.stat_result) -> dict:
 
 def console_file(host_fd: int, flags: int) -> file:
     return file(HostFdOps(), flags, host_fd, path=f"host fd {host_fd}")
+
+
+# --- waiting for host input ---------------------------------------------------------
+#
+# A guest task never blocks the emulator on a host fd: it sleeps on the
+# fd's host_input_queue, and the run loop looks at the host fds somebody
+# waits on (wake_host_input): with a zero timeout between time slices,
+# and, when no task can run, blocking in the host's poll (in short steps,
+# so --timeout is still seen).  Input that is already there (a file, or a
+# pipe whose writer has written) never waits, so such runs stay the same
+# run after run; only input that arrives later makes timing matter.
+
+HOST_INPUT = POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND | POLLRDHUP | POLLERR | POLLHUP
+HOST_WAIT_STEP = 0.2        # wall seconds per blocking host poll
+
+
+@dataclass(eq=False, slots=True)
+class host_input_queue_t:
+    wq: wait_queue_head = field(default_factory=wait_queue_head)
+    ready: bool = False     # input seen at the last look (callbacks run on edges)
+
+
+def host_input_queue(fd: int) -> host_input_queue_t:
+    q = state.K.host_input.get(fd)
+    if q is None:
+        q = state.K.host_input[fd] = host_input_queue_t()
+    return q
+
+
+def host_poll(fd: int, events: int, timeout_ms: int = 0) -> int:
+    """The host's revents for fd (0 if nothing within timeout_ms)."""
+    p = select.poll()
+    p.register(fd, events)
+    try:
+        r = p.poll(timeout_ms)
+    except InterruptedError:
+        return 0
+    return r[0][1] if r else 0
+
+
+def host_input_waiting() -> bool:
+    return any(q.wq.waiters for q in state.K.host_input.values())
+
+
+def wake_host_input(timeout_s: float = 0.0) -> bool:
+    """Wake what waits on host fds that have input now, after waiting up
+    to timeout_s wall seconds for one to have some.  Sleeping tasks are
+    woken while input is there; callback entries (epoll) only when the
+    fd goes from no input to input.  True if some fd had input."""
+    waiting = [(fd, q) for fd, q in state.K.host_input.items() if q.wq.waiters]
+    if not waiting:
+        return False
+    p = select.poll()
+    for fd, _q in waiting:
+        p.register(fd, HOST_INPUT)
+    try:
+        ready = dict(p.poll(int(timeout_s * 1000)))
+    except InterruptedError:
+        ready = {}
+    for fd, q in waiting:
+        ev = ready.get(fd, 0) & HOST_INPUT
+        edge = bool(ev) and not q.ready
+        q.ready = bool(ev)
+        if not ev:
+            continue
+        for w in list(q.wq.waiters):
+            if not isinstance(w, wait_queue_entry):
+                from ..sched.core import wake_up_process
+                wake_up_process(w)
+            elif edge:
+                w.func(w, ev)
+    return bool(ready)
+
+
+def idle_on_host_input(timer_ns: int) -> None:
+    """No task can run and some wait on host input: wait for it in wall
+    time, at most until the next timer (timer_ns of virtual time away, -1
+    for none), and let the virtual clock follow the wall clock meanwhile."""
+    step = HOST_WAIT_STEP if timer_ns < 0 else min(HOST_WAIT_STEP, timer_ns / 1e9)
+    t0 = time.monotonic()
+    wake_host_input(step)
+    elapsed = int((time.monotonic() - t0) * 1e9)
+    state.K.idle_ns += elapsed if timer_ns < 0 else min(elapsed, timer_ns)

@@ -4,7 +4,7 @@ CLONE_FILES).  f_count and files_struct.count are explicit refcounts."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from ..panic import Errno
 from ..percpu import current
@@ -45,6 +45,15 @@ class FileOps:
     def release(self, f: "file") -> None:
         pass
 
+    # Waiting on files (kernel/fs/poll.py): a kind of file that can say
+    # when it is ready overrides both.
+    def can_poll(self, f: "file") -> bool:
+        return False
+
+    def poll(self, f: "file", pt) -> int:
+        from .poll import DEFAULT_POLLMASK
+        return DEFAULT_POLLMASK
+
 
 @dataclass(eq=False, slots=True)
 class file:
@@ -54,6 +63,7 @@ class file:
     f_pos: int = 0
     f_count: int = 1
     path: str = ""
+    f_ep: Optional[list] = None     # epitems watching this file (eventpoll.py)
 
     def get(self) -> "file":
         self.f_count += 1
@@ -63,6 +73,9 @@ class file:
         """fput: the last reference releases the file."""
         self.f_count -= 1
         if self.f_count == 0:
+            if self.f_ep:
+                from .eventpoll import eventpoll_release
+                eventpoll_release(self)     # __fput: epoll lets go first
             self.f_op.release(self)
 
 

@@ -5,6 +5,7 @@ are atomic.  Writing with no reader raises SIGPIPE and fails with EPIPE."""
 from __future__ import annotations
 
 import struct
+from typing import Optional
 
 from ..mm.uaccess import copy_to_user
 from ..panic import Errno
@@ -13,9 +14,11 @@ from ..sched.wait import BlockOn, wait_queue_head, wake_up
 from ..syscalls import syscall
 from ..types import UPtr, c_int
 from ..uapi import (
-    EAGAIN, EINVAL, EPIPE, ERESTARTSYS, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFIFO, SIGPIPE,
+    EAGAIN, EINVAL, EPIPE, ERESTARTSYS, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY, POLLERR, POLLHUP,
+    POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, S_IFIFO, SIGPIPE,
 )
 from .file import FileOps, fd_install_new, file
+from .poll import poll_table, poll_wait
 
 PIPE_SIZE = 65536
 PIPE_BUF = 4096
@@ -42,7 +45,7 @@ class PipeReadOps(FileOps):
         if p.buf:
             data = bytes(p.buf[:n])
             del p.buf[:n]
-            wake_up(p.wr_wait)
+            wake_up(p.wr_wait, key=POLLOUT | POLLWRNORM)
             return data
         if p.writers == 0:
             return b""
@@ -52,6 +55,18 @@ class PipeReadOps(FileOps):
 
     def stat(self, f: file) -> dict:
         return pipe_stat(f.private)
+
+    def can_poll(self, f: file) -> bool:
+        return True
+
+    def poll(self, f: file, pt: Optional[poll_table]) -> int:
+        """pipe_poll, read side: data is POLLIN, no writer left is POLLHUP."""
+        p: pipe_inode_info = f.private
+        poll_wait(f, p.rd_wait, pt)
+        mask = POLLIN | POLLRDNORM if p.buf else 0
+        if p.writers == 0:
+            mask |= POLLHUP
+        return mask
 
     def release(self, f: file) -> None:
         p: pipe_inode_info = f.private
@@ -66,6 +81,18 @@ class PipeWriteOps(FileOps):
 
     def stat(self, f: file) -> dict:
         return pipe_stat(f.private)
+
+    def can_poll(self, f: file) -> bool:
+        return True
+
+    def poll(self, f: file, pt: Optional[poll_table]) -> int:
+        """pipe_poll, write side: room is POLLOUT, no reader left POLLERR."""
+        p: pipe_inode_info = f.private
+        poll_wait(f, p.wr_wait, pt)
+        mask = POLLOUT | POLLWRNORM if len(p.buf) < PIPE_SIZE else 0
+        if p.readers == 0:
+            mask |= POLLERR
+        return mask
 
     def release(self, f: file) -> None:
         p: pipe_inode_info = f.private
@@ -91,7 +118,7 @@ def pipe_write(f: file, data: bytes, done: int) -> int:
         k = min(room, need)
         p.buf += data[done:done + k]
         done += k
-        wake_up(p.rd_wait)
+        wake_up(p.rd_wait, key=POLLIN | POLLRDNORM)
     if done == total:
         return total
     if f.f_flags & O_NONBLOCK:

@@ -202,6 +202,7 @@ def run(cpu: cpu_struct, until: Optional[Callable[[], bool]] = None) -> None:
 
 def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None:
     from ..entry import finish_syscall_after_sleep
+    from ..fs.console import host_input_waiting, idle_on_host_input, wake_host_input
     from ..signal import signal_pending
     from ..signal_64 import exit_to_user_mode
     from ..traps import handle_emu_error
@@ -223,8 +224,16 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
             finish_mm_drop(cpu)
         if K.timers:
             run_timers(ktime_get_ns())
+        host_wait = bool(K.host_input) and host_input_waiting()
+        if host_wait:
+            wake_host_input()
         tsk = pick_next_task(cpu)
         if tsk is None:
+            if host_wait:
+                # Every task sleeps and some wait on host input: the
+                # clock follows the wall clock until input or a timer.
+                idle_on_host_input(K.timers[0][0] - ktime_get_ns() if K.timers else -1)
+                continue
             if K.timers:
                 # Idle: jump virtual time to the next deadline.
                 now = ktime_get_ns()
@@ -255,7 +264,7 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
         # stays on while the CPU keeps alternating between one and several
         # runnable tasks (fork/exit, create/join), and goes only after
         # SOLO_RUNS consecutive long slices with nobody else to run.
-        if cpu.rq or K.timers:
+        if cpu.rq or K.timers or host_wait:
             n = slice_blocks if rng is None else rng.randint(slice_blocks // 2, slice_blocks * 3 // 2)
             if K.timers:
                 left = (K.timers[0][0] - ktime_get_ns()) // BLOCK_NS

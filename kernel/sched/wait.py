@@ -33,7 +33,29 @@ if TYPE_CHECKING:
 
 @dataclass(eq=False, slots=True)
 class wait_queue_head:
-    waiters: list = field(default_factory=list)
+    waiters: list = field(default_factory=list)   # task_struct | wait_queue_entry
+
+
+@dataclass(eq=False, slots=True)
+class wait_queue_entry:
+    """A callback on a wait queue instead of a sleeping task (Linux's
+    wait_queue_entry with its own func): epoll's ep_poll_callback.
+    func(entry, key) runs at each wake_up; key is the poll mask the waker
+    passes (0: unkeyed, anything may have changed).  It returns True if
+    it counts as a wake-up."""
+    func: Callable[["wait_queue_entry", int], bool]
+    private: object = None
+
+
+def add_wait_queue(wq: wait_queue_head, entry: wait_queue_entry) -> None:
+    wq.waiters.append(entry)
+
+
+def remove_wait_queue(wq: wait_queue_head, entry: wait_queue_entry) -> None:
+    try:
+        wq.waiters.remove(entry)
+    except ValueError:
+        pass
 
 
 class BlockOn(Exception):
@@ -87,13 +109,19 @@ def remove_wait(tsk: "task_struct") -> None:
     tsk.wait_on.clear()
 
 
-def wake_up(wq: wait_queue_head, nr: int = 0) -> int:
-    """Wake the tasks sleeping on wq (at most nr if nr > 0); returns how many."""
+def wake_up(wq: wait_queue_head, nr: int = 0, key: int = 0) -> int:
+    """Wake the tasks sleeping on wq (at most nr if nr > 0) and run its
+    callback entries with `key` (the poll events that became true, or 0);
+    returns how many were woken.  A sleeping task is woken whatever the
+    key: it re-checks its condition when it runs."""
     from .core import wake_up_process
     woken = 0
-    for tsk in list(wq.waiters):
+    for w in list(wq.waiters):
         if nr and woken >= nr:
             break
-        if wake_up_process(tsk):
+        if isinstance(w, wait_queue_entry):
+            if w.func(w, key):
+                woken += 1
+        elif wake_up_process(w):
             woken += 1
     return woken

@@ -548,6 +548,34 @@ def _proc() -> st.SearchStrategy[Record]:
     )
 
 
+def _creds() -> st.SearchStrategy[list[Record]]:
+    """The credential calls with ids a program would use (root, a user,
+    "no change", out of range), group lists of every size, capability
+    headers of each version (STOREd at STRUCT_BASE + 0x600) and prctl's
+    capability options.  Dropping root is one-way, so later kills meet
+    EPERM as they would natively."""
+    uid = lit([0, 1000, 2000, 0xFFFFFFFF, U64, (1 << 31)])
+    hdr = STRUCT_BASE + 0x600
+    version = st.sampled_from([0x19980330, 0x20071026, 0x20080522, 0, 0x12345678])
+    cap_pid = st.sampled_from([0, 1, -1, 99999])
+    data = st.one_of(st.just((K_BUF, hdr + 8)), st.just((K_LIT, 0)), ptr())
+    caps = st.sampled_from(["capget", "capset"])
+    single = st.one_of(
+        _rec("setuid", uid), _rec("setgid", uid), _rec("setreuid", uid, uid),
+        _rec("setregid", uid, uid), _rec("setresuid", uid, uid, uid),
+        _rec("setresgid", uid, uid, uid), _rec("setfsuid", uid), _rec("setfsgid", uid),
+        _rec("getresuid", ptr(), ptr(), ptr()), _rec("getresgid", ptr(), ptr(), ptr()),
+        _rec("getgroups", lit([0, 1, 8, -1, 1 << 20]), ptr()),
+        _rec("setgroups", lit([0, 1, 3, 65536, 65537, -1]), ptr()),
+        _rec("prctl", lit([7, 8, 23, 24, 27, 38, 39, 47]), lit([0, 1, 2, 5, 40, 41, 99, U64]),
+             lit([0, 1, 5]), lit([0]), lit([0])))
+    return st.one_of(
+        single.map(lambda r: [r]),
+        st.tuples(version, cap_pid, caps, data).map(
+            lambda t: [(STORE, [(K_LIT, hdr), (K_LIT, t[0] | (t[1] & 0xFFFFFFFF) << 32)]),
+                       (SYSCALL_NR[t[2]], [(K_BUF, hdr), t[3]])]))
+
+
 def _one() -> st.SearchStrategy[list[Record]]:
     # exit/exit_group end whichever process reaches them (a fork child, or
     # the parent before its children): the interleavings of exit and wait.
@@ -558,7 +586,8 @@ def _one() -> st.SearchStrategy[list[Record]]:
                      _nanosleep(), _clone(), _rec("vfork"), _any(), _any())
     single = st.integers(0, 99).flatmap(lambda k: leave if k < 2 else base)
     group = st.one_of(single.map(lambda r: [r]), single.map(lambda r: [r]),
-                      single.map(lambda r: [r]), _clone3(), _sigaction(), _iov(), _signals())
+                      single.map(lambda r: [r]), _clone3(), _sigaction(), _iov(), _signals(),
+                      _creds())
     # exec ends the program that runs it: 3 % of groups.
     return st.integers(0, 99).flatmap(lambda k: _exec() if k < 3 else group)
 

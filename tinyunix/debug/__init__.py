@@ -1,0 +1,1 @@
+"""`tinyunix debug`: the debugger view (app.py) over a session (session.py)."""
