@@ -29,7 +29,7 @@ from .uapi import O_RDONLY, O_WRONLY, SIGCHLD
 # Register every syscall by importing the modules that define them.
 from . import exec as _exec, exit as _exit, fork as _fork, futex as _futex, signal as _signal  # noqa: F401,E402
 from . import sys as _sys, time as _time  # noqa: F401,E402
-from .mm import mlock as _mlock, mremap as _mremap, msync as _msync  # noqa: F401,E402
+from .mm import memfd as _memfd, mlock as _mlock, mremap as _mremap, msync as _msync  # noqa: F401,E402
 from . import capability as _capability, groups as _groups  # noqa: F401,E402
 from . import setid as _setid, signal_64 as _signal_64, signal_sys as _signal_sys  # noqa: F401,E402
 from .fs import file as _file, open as _open, pipe as _pipe, read_write as _rw, stat as _stat  # noqa: F401,E402
