@@ -139,15 +139,24 @@ def main() -> None:
     ap.add_argument("--failed", action="store_true",
                     help="re-run only what failed under tinyunix last time")
     ap.add_argument("--out", default=OUT)
+    ap.add_argument("--tinyunix", default=TINYUNIX,
+                    help="the tinyunix command (another checkout's, for a before/after)")
+    ap.add_argument("--results", default="results.json",
+                    help="file in the cache that keeps the results between runs")
+    ap.add_argument("--native-from", default="",
+                    help="take the native results from this results file instead of running")
     args = ap.parse_args()
 
     root = suite_root(args.ltp)
     cache = cache_dir()
     os.makedirs(cache, exist_ok=True)
-    results_path = os.path.join(cache, "results.json")
+    results_path = os.path.join(cache, args.results)
     old: dict = {}
     if os.path.exists(results_path):
         old = json.load(open(results_path))
+    native_from: dict = {}
+    if args.native_from:
+        native_from = json.load(open(os.path.join(cache, args.native_from)))
     areas = [a for a in args.areas.split(",") if a]
     todo = [(a, n) for a in areas for n in tests_of(root, a)]
     if args.failed:
@@ -163,13 +172,15 @@ def main() -> None:
             return key, {"built": False}
         cwd = os.path.dirname(exe)
         prev = old.get(key, {})
-        if args.failed and prev.get("native") == 0:
-            nat, nat_out = 0, prev.get("native_out", "")
+        if native_from:
+            prev = native_from.get(key, {})
+        if native_from or (args.failed and prev.get("native") == 0):
+            nat, nat_out = prev.get("native"), prev.get("native_out", "")
         else:
             nat, nat_out = run_one([exe], cwd, args.timeout)
         res = {"built": True, "native": nat, "native_out": nat_out}
         if nat == 0:
-            tu, tu_out = run_one([TINYUNIX, "run", "--timeout", str(int(args.timeout)), exe],
+            tu, tu_out = run_one([args.tinyunix, "run", "--timeout", str(int(args.timeout)), exe],
                                  cwd, args.timeout + 15)
             res.update(tinyunix=tu, tinyunix_out=tu_out)
         print(f"{key:40s} native {status_name(nat):12s} tinyunix "

@@ -4,7 +4,8 @@
  * until EPOLL_CTL_MOD re-arms them; maxevents splits a ready list;
  * closing the last fd of a file removes it (a dup keeps it); an epoll
  * inside an epoll; a child's write wakes epoll_wait; a handler ends
- * epoll_wait and epoll_pwait with EINTR; epoll_ctl's and epoll_wait's
+ * epoll_wait and epoll_pwait with EINTR, and so does a stop and continue
+ * (poll and select go on); epoll_ctl's and epoll_wait's
  * errnos (EEXIST, ENOENT, EINVAL, ELOOP, EPERM, EBADF, EFAULT).
  */
 #define _GNU_SOURCE
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -201,6 +203,49 @@ static void interrupted(void)
 	close(p[1]);
 }
 
+/* Stopped and continued while waiting, with no handler: poll and select
+ * go on waiting (restarted), epoll_wait returns EINTR (signal(7)). */
+static void stop_continue(void)
+{
+	for (int which = 0; which < 3; which++) {
+		int p[2];
+		pipe(p);
+		int ep = epoll_create1(0);
+		add(ep, p[0], EPOLLIN, 9);
+		pid_t parent = getpid();
+		pid_t pid = fork();
+		if (pid == 0) {
+			msleep(10);
+			kill(parent, SIGSTOP);
+			msleep(10);
+			kill(parent, SIGCONT);
+			msleep(10);
+			write(p[1], "x", 1);
+			_exit(0);
+		}
+		long r;
+		errno = 0;
+		if (which == 0) {
+			struct pollfd { int fd; short events, revents; } f = { p[0], 1, 0 };
+			r = syscall(SYS_poll, &f, 1, 5000);
+		} else if (which == 1) {
+			fd_set rs;
+			FD_ZERO(&rs);
+			FD_SET(p[0], &rs);
+			struct timeval tv = { 5, 0 };
+			r = select(p[0] + 1, &rs, NULL, NULL, &tv);
+		} else {
+			struct epoll_event ev;
+			r = epoll_wait(ep, &ev, 1, 5000);
+		}
+		printf("stop/continue %d: %ld %s\n", which, r, en(r));
+		waitpid(pid, NULL, 0);
+		close(p[0]);
+		close(p[1]);
+		close(ep);
+	}
+}
+
 static void bad_input(void)
 {
 	struct epoll_event e = { .events = EPOLLIN }, ev[2];
@@ -286,6 +331,7 @@ int main(void)
 	triggers();
 	nested_and_wakeups();
 	interrupted();
+	stop_continue();
 	bad_input();
 	return 0;
 }

@@ -7,6 +7,7 @@ import dataclasses
 import struct
 from typing import Optional
 
+from .pid_namespace import find_task_by_vpid, task_tgid_vnr
 from . import state
 from .cred import (CAP_FULL_SET, CAP_LAST_CAP, CAP_SETPCAP, SECBIT_KEEP_CAPS, capable,
                    commit_creds, current_cred)
@@ -62,8 +63,8 @@ def sys_capget(header: UPtr, dataptr: UPtr) -> int:
     if pid < 0:
         raise Errno(EINVAL)
     c = current_cred()
-    if pid and pid != current().tgid:
-        t = state.K.tasks.get(pid)
+    if pid and pid != task_tgid_vnr(current()):
+        t = find_task_by_vpid(pid)
         if t is None or t.mm is None:
             raise Errno(ESRCH)
         c = t.cred
@@ -84,7 +85,7 @@ def sys_capset(header: UPtr, data: UPtr) -> int:
     set (the bounding set, with CAP_SETPCAP) and the old inheritable set."""
     words = cap_validate_magic(header)
     pid, = struct.unpack("<i", copy_from_user(header + 4, 4))
-    if pid and pid != current().tgid:
+    if pid and pid != task_tgid_vnr(current()):
         raise Errno(EPERM)
     raw = copy_from_user(data, 12 * words)
     eff = perm = inh = 0

@@ -207,6 +207,8 @@ def exec_binprm(tsk: task_struct, bprm: linux_binprm, envp: list[bytes]) -> None
     tsk.robust_list = 0
     if tsk.files is not None:
         tsk.files.close_on_exec()
+    from .time.posix_timers import exit_itimers
+    exit_itimers(tsk.signal)        # POSIX timers go; itimers and alarm stay
     # flush_signal_handlers: caught signals are reset to the default,
     # ignored ones stay ignored; flags, mask and restorer are cleared.  The
     # alternate stack is forgotten (its flags stay).

@@ -12,6 +12,11 @@ from . import state
 from .mm.uaccess import copy_to_user, put_user_s32, put_user_u32
 from .panic import BUG, Errno, OutOfMemory
 from .percpu import current, this_cpu
+from .pid_namespace import (
+    exchange_pids, free_pid, ns_others_alive, pid_global_of_vnr, task_active_pid_ns, task_pid_nr_ns,
+    task_pid_vnr, zap_pid_ns_processes,
+)
+from .sched.cputime import RUSAGE_BOTH, account_reaped_child, exit_signal_cputime, k_getrusage
 from .sched.wait import BlockOn, wake_up
 from .siginfo import kernel_siginfo
 from .signal import current_uid, flush_sigqueue, send_signal
@@ -54,6 +59,7 @@ def do_exit(code: int) -> None:
     group_dead = sig.live == 0
     if group_dead and not sig.flags & SIGNAL_GROUP_EXIT:
         sig.group_exit_code = code
+    exit_task_timers(tsk, group_dead)
     # exit_mm: the robust list and clear_child_tid live in user memory.
     # A write there may fault or need a frame for CoW; the exit goes on
     # regardless, as mm_release does.
@@ -87,6 +93,21 @@ def do_exit(code: int) -> None:
         K.emit("exit", task=tsk, code=code)
     this_cpu().need_resched = True
     this_cpu().hw.glue.stop()
+
+
+def exit_task_timers(tsk: task_struct, group_dead: bool) -> None:
+    """The CPU time tsk ran so far is charged, its thread CPU timers go;
+    with the group, ITIMER_REAL, the CPU itimers and the POSIX timers."""
+    from .sched.cputime import account_stop
+    from .time.itimer import exit_itimers_real
+    from .time.posix_cpu_timers import exit_cpu_timers
+    from .time.posix_timers import exit_itimers
+    account_stop(this_cpu(), tsk)
+    exit_cpu_timers(tsk)
+    if group_dead:
+        exit_itimers_real(tsk.signal)
+        exit_itimers(tsk.signal)
+        exit_cpu_timers(tsk.signal)
 
 
 def drop_mm_lazily(cpu, tsk: task_struct, mm) -> None:
@@ -136,15 +157,21 @@ def find_new_reaper(father: task_struct) -> task_struct:
         if t is not father and not t.flags & PF_EXITING:
             return t
     K = state.K
+    # The reaper of father's pid namespace; once it is exiting itself
+    # (zap_pid_ns_processes killed everyone), the initial init, which
+    # reaps whatever it is given.
+    ns_reaper = task_active_pid_ns(father).child_reaper
+    if ns_reaper is None or ns_reaper.flags & PF_EXITING or ns_reaper is father:
+        ns_reaper = K.init_task
     if father.signal.has_child_subreaper:
         p = father.real_parent
-        while p is not None and p is not K.init_task:
+        while p is not None and p is not K.init_task and p is not ns_reaper:
             if p.signal.is_child_subreaper and not p.signal.flags & SIGNAL_GROUP_EXIT:
                 for t in p.signal.threads:
                     if not t.flags & PF_EXITING:
                         return t
             p = p.real_parent
-    return K.init_task
+    return ns_reaper
 
 
 def forget_original_parent(father: task_struct) -> list[task_struct]:
@@ -196,19 +223,31 @@ def do_notify_parent(tsk: task_struct, sig: int) -> bool:
         if psig.handler == SIG_IGN:
             sig = 0
     if 0 < sig <= _NSIG:              # valid_signal: clone's exit signal is not checked
-        # No CPU time is accounted per task: si_utime and si_stime are 0.
-        info = kernel_siginfo(sig, code, pid=tsk.pid, uid=current_uid(), status=status)
+        from .sched.cputime import clock_t_of, thread_group_cputime
+        ut, st = thread_group_cputime(tsk.signal)
+        info = kernel_siginfo(sig, code, pid=task_pid_nr_ns(tsk, task_active_pid_ns(parent)),
+                              uid=current_uid(), status=status,
+                              utime=clock_t_of(ut), stime=clock_t_of(st))
         send_signal(sig, parent, info, True)
     wake_up(parent.signal.wait_chldexit)
     return autoreap
 
 
 def exit_notify(tsk: task_struct, group_dead: bool) -> None:
+    ns = tsk.pid_ns
+    ns_init_dies = group_dead and ns is not None and ns.child_reaper is not None \
+        and ns.child_reaper.signal is tsk.signal
+    if ns_init_dies:
+        zap_pid_ns_processes(ns)       # every other task of the namespace: SIGKILL
     dead = forget_original_parent(tsk)
     if group_dead:
         kill_orphaned_pgrp(tsk.group_leader, None)
     if tsk.thread_group_leader:
-        if group_dead:
+        if ns_init_dies and ns_others_alive(ns):
+            autoreap = False  # a zombie told of when the namespace is empty
+        elif group_dead:
+            if ns_init_dies:
+                ns.reaper_waiting = False
             autoreap = do_notify_parent(tsk, tsk.exit_signal)
         else:
             autoreap = False  # delay_group_leader: zombie until the group is empty
@@ -236,24 +275,44 @@ def release_task(p: task_struct) -> None:
     if p in sig.threads:
         sig.threads.remove(p)
         sig.nr_threads -= 1
-    K.tasks.pop(p.pid, None)
-    K.pids.free_pid(p.pid)
+    free_pid(p)
     p.exit_state = EXIT_DEAD
+    exit_signal_cputime(p)
     # __exit_signal: its queued signals go, and the group's with the leader.
     flush_sigqueue(p)
     if p.thread_group_leader:
         flush_sigqueue(sig)
     if K.listeners:
         K.emit("release", task=p)
-    if leader is not p and leader.exit_state == EXIT_ZOMBIE and sig.nr_threads == 1:
+    if leader is not p and leader.exit_state == EXIT_ZOMBIE and sig.nr_threads == 1 \
+            and not pidns_init_waits(leader):
         if do_notify_parent(leader, leader.exit_signal):
             release_task(leader)
+    # The last task of a namespace whose init died: the init's parent
+    # hears of it now (what zap_pid_ns_processes waited for).
+    ns = p.pid_ns
+    while ns is not None and ns.level:
+        r = ns.child_reaper
+        if r is not None and r.exit_state == EXIT_ZOMBIE and r is not p \
+                and not ns_others_alive(ns) and r.signal.nr_threads <= 1 and ns.reaper_waiting:
+            ns.reaper_waiting = False
+            if do_notify_parent(r, r.exit_signal):
+                release_task(r)
+        ns = ns.parent
+
+
+def pidns_init_waits(p: task_struct) -> bool:
+    """p is a dead namespace init whose namespace still has tasks: not
+    to be reaped yet."""
+    ns = p.pid_ns
+    return (ns is not None and ns.child_reaper is p and not ns.adding
+            and ns_others_alive(ns))
 
 
 # --- wait --------------------------------------------------------------------
 
 def eligible_child(p: task_struct, which: int, upid: int, options: int) -> bool:
-    if which == P_PID and p.pid != upid:
+    if which == P_PID and task_pid_vnr(p) != upid:
         return False
     if which == P_PGID and p.signal.pgrp != upid:
         return False
@@ -278,22 +337,24 @@ def do_wait(which: int, upid: int, options: int, report, finish=lambda r: r) -> 
                 if not p.thread_group_leader or not eligible_child(p, which, upid, options):
                     continue
                 found = True
-                if p.exit_state == EXIT_ZOMBIE and len(p.signal.threads) <= 1:
+                if p.exit_state == EXIT_ZOMBIE and len(p.signal.threads) <= 1 \
+                        and not pidns_init_waits(p):
                     # (a leader with live threads is not reaped yet)
                     if not options & WEXITED:
                         continue
                     status = p.exit_code
-                    pid = p.pid
+                    pid = task_pid_vnr(p)
                     # Reap first, then copy out: a bad status pointer
                     # fails with EFAULT but the child is gone (kernel_wait4).
                     if not options & WNOWAIT:
+                        account_reaped_child(tsk, p)
                         release_task(p)
                     report(p, status)
                     return finish(pid)
                 status = wait_task_stopped(p, options) or wait_task_continued(p, options)
                 if status:
                     report(p, status)
-                    return finish(p.pid)
+                    return finish(task_pid_vnr(p))
         if not found:
             raise Errno(ECHILD)
         if options & WNOHANG:
@@ -302,8 +363,6 @@ def do_wait(which: int, upid: int, options: int, report, finish=lambda r: r) -> 
 
     return attempt()
 
-
-_RUSAGE_SIZE = 144
 
 
 @syscall("wait4")
@@ -315,7 +374,7 @@ def sys_wait4(upid: pid_t, stat_addr: UPtr, options: c_int, ru: UPtr) -> int:
     if upid == -1:
         which, pid = P_ALL, 0
     elif upid < 0:
-        which, pid = P_PGID, -upid
+        which, pid = P_PGID, pid_global_of_vnr(-upid)
     elif upid == 0:
         which, pid = P_PGID, current().signal.pgrp
     else:
@@ -325,7 +384,7 @@ def sys_wait4(upid: pid_t, stat_addr: UPtr, options: c_int, ru: UPtr) -> int:
         if stat_addr:
             put_user_s32(stat_addr, status)
         if ru:
-            copy_to_user(ru, bytes(_RUSAGE_SIZE))
+            copy_to_user(ru, k_getrusage(p, RUSAGE_BOTH))
 
     return do_wait(which, pid, options | WEXITED, report)
 
@@ -345,17 +404,17 @@ def sys_waitid(which: c_int, upid: pid_t, infop: UPtr, options: c_int, ru: UPtr)
     elif which == P_PGID:
         if upid < 0:
             raise Errno(EINVAL)
-        pid = upid or current().signal.pgrp
+        pid = pid_global_of_vnr(upid) if upid else current().signal.pgrp
     else:
         raise Errno(EINVAL)
 
     def report(p: task_struct, status: int) -> None:
         code, st = wait_status_to_cld(status)
         if infop:
-            info = struct.pack("<iiii iIi", SIGCHLD, 0, code, 0, p.pid, 0, st)
+            info = struct.pack("<iiii iIi", SIGCHLD, 0, code, 0, task_pid_vnr(p), 0, st)
             copy_to_user(infop, info + bytes(128 - len(info)))
         if ru:
-            copy_to_user(ru, bytes(_RUSAGE_SIZE))
+            copy_to_user(ru, k_getrusage(p, RUSAGE_BOTH))
 
     def finish(pid: int) -> int:
         if pid == 0 and infop:
@@ -409,10 +468,7 @@ def exchange_leader(tsk: task_struct, leader: task_struct) -> None:
     leader's pid (the tgid), parent and exit signal; the old leader, a
     zombie, is released under tsk's old tid."""
     K = state.K
-    old_tid = tsk.pid
-    tsk.pid, leader.pid = leader.pid, old_tid
-    K.tasks[tsk.pid] = tsk
-    K.tasks[leader.pid] = leader
+    exchange_pids(tsk, leader)
     tsk.real_parent, tsk.parent = leader.real_parent, leader.parent
     tsk.exit_signal, leader.exit_signal = leader.exit_signal, -1
     tsk.start_time = leader.start_time

@@ -18,11 +18,13 @@ from .mm.mmap import TASK_SIZE
 from .mm.uaccess import copy_from_user, copy_to_user, put_user_u32
 from .panic import Errno, OutOfMemory
 from .percpu import current, this_cpu
+from .pid_namespace import alloc_pid, attach_pid, task_pid_vnr
 from .sched.core import ktime_get_ns, wake_up_new_task
+from .sched.syscalls import sched_fork
 from .sched.wait import BlockOn, wait_queue_head
 from .syscalls import syscall
 from .task import (
-    PF_FORKNOEXEC, SIGNAL_GROUP_EXIT, TASK_NEW, fs_struct, sighand_struct, signal_struct, task_struct,
+    PF_FORKNOEXEC, SIGNAL_GROUP_EXIT, SIGNAL_UNKILLABLE, TASK_NEW, fs_struct, sighand_struct, signal_struct, task_struct,
 )
 from .types import UPtr, c_ulong, size_t
 from .uapi import (
@@ -125,26 +127,37 @@ def check_clone_flags(clone_flags: int, parent: task_struct) -> None:
         raise Errno(EINVAL)
     if clone_flags & CLONE_SIGHAND and not clone_flags & CLONE_VM:
         raise Errno(EINVAL)
-    # init may not create siblings: they would have no reaper.
-    if clone_flags & CLONE_PARENT and is_global_init(parent):
+    # init may not create siblings: they would have no reaper (a pid
+    # namespace's init neither: SIGNAL_UNKILLABLE).
+    if clone_flags & CLONE_PARENT and (is_global_init(parent) or (
+            parent.signal is not None and parent.signal.flags & SIGNAL_UNKILLABLE)):
         raise Errno(EINVAL)
     # A thread stays in its group's pid and user namespace.
     if clone_flags & CLONE_THREAD and clone_flags & (CLONE_NEWUSER | CLONE_NEWPID):
         raise Errno(EINVAL)
+    # ... and in its pid namespace: not once unshare(CLONE_NEWPID) or setns
+    # named another for children.
+    if clone_flags & CLONE_THREAD and parent.pid_ns_for_children is not None:
+        from .pid_namespace import task_active_pid_ns
+        if parent.pid_ns_for_children is not task_active_pid_ns(parent):
+            raise Errno(EINVAL)
     # CLONE_DETACHED is kept free for a later pidfd meaning (since 6.9
     # CLONE_THREAD is allowed with CLONE_PIDFD).
     if clone_flags & CLONE_PIDFD and clone_flags & CLONE_DETACHED:
         raise Errno(EINVAL)
 
 
-def copy_namespaces(clone_flags: int) -> None:
-    """copy_creds (CLONE_NEWUSER) and copy_namespaces.  No namespace is
-    implemented: where Linux would make one we refuse with EPERM, which is
-    what an unprivileged caller gets; the checks Linux makes before that
-    give its errno."""
+def copy_namespaces(clone_flags: int, parent: task_struct):
+    """copy_creds (CLONE_NEWUSER) and copy_namespaces: the pid namespace
+    the child lives in (a new one for CLONE_NEWPID, whose init it is).
+    Of the other namespaces none is implemented: where Linux would make
+    one we refuse with EPERM, which is what an unprivileged caller gets;
+    the checks Linux makes before that give its errno."""
+    from .pid_namespace import create_pid_namespace, task_active_pid_ns
     ns = clone_flags & _NS_FLAGS
+    pid_ns = parent.pid_ns_for_children or task_active_pid_ns(parent)
     if not ns:
-        return
+        return pid_ns
     # Inside a new user namespace the caller holds CAP_SYS_ADMIN.
     if ns & ~CLONE_NEWUSER and not (clone_flags & CLONE_NEWUSER or capable_sys_admin()):
         raise Errno(EPERM)
@@ -152,7 +165,9 @@ def copy_namespaces(clone_flags: int) -> None:
     # namespace must not see.
     if clone_flags & (CLONE_NEWIPC | CLONE_SYSVSEM) == (CLONE_NEWIPC | CLONE_SYSVSEM):
         raise Errno(EINVAL)
-    raise Errno(EPERM)                # namespaces arrive with the PID-namespace issue
+    if ns & ~CLONE_NEWPID:
+        raise Errno(EPERM)            # only pid namespaces are implemented
+    return create_pid_namespace(pid_ns)
 
 
 def copy_thread_tls(clone_flags: int, tls: int) -> None:
@@ -162,14 +177,15 @@ def copy_thread_tls(clone_flags: int, tls: int) -> None:
         raise Errno(EPERM)
 
 
-def check_set_tid(set_tid: list[int]) -> None:
-    """alloc_pid's checks of clone3's set_tid, one pid namespace level
-    here (the caller then takes that pid, EEXIST if it is in use)."""
-    if len(set_tid) > 1:              # more levels than namespaces
+def check_set_tid(set_tid: list[int], pid_ns) -> None:
+    """alloc_pid's checks of clone3's set_tid: at most one pid per level
+    of the child's namespace, innermost first, each below pid_max (the
+    caller then takes them, EEXIST if one is in use)."""
+    if len(set_tid) > pid_ns.level + 1:   # more levels than namespaces
         raise Errno(EINVAL)
-    tid = set_tid[0]
-    if tid < 1 or tid >= state.K.pids.pid_max:
-        raise Errno(EINVAL)
+    for ns, tid in zip(pid_ns.ancestors(), set_tid):
+        if tid < 1 or tid >= ns.pids.pid_max:
+            raise Errno(EINVAL)
     if not capable_sys_admin():       # checkpoint_restore_ns_capable
         raise Errno(EPERM)
 
@@ -191,13 +207,14 @@ def copy_process(args: kernel_clone_args) -> task_struct:
             raise Errno(EAGAIN)
     # The checks that need no object built, in copy_process's order:
     # namespaces, then the TLS (copy_thread), then the pid asked for.
-    copy_namespaces(flags)
+    pid_ns = copy_namespaces(flags, parent)
     copy_thread_tls(flags, args.tls)
     if args.set_tid:
-        check_set_tid(args.set_tid)
+        check_set_tid(args.set_tid, pid_ns)
     with contextlib.ExitStack() as undo:
-        pid = K.pids.alloc_pid_nr(args.set_tid[0]) if args.set_tid else K.pids.alloc_pid()
-        undo.callback(K.pids.free_pid, pid)
+        nrs = alloc_pid(pid_ns, args.set_tid)
+        undo.callback(_free_nrs, pid_ns, nrs)
+        pid = nrs[0]
         if flags & CLONE_PIDFD:
             raise Errno(EINVAL)       # pidfds are not implemented yet
         if flags & CLONE_INTO_CGROUP:
@@ -215,6 +232,8 @@ def copy_process(args: kernel_clone_args) -> task_struct:
             tsk.sas_ss_sp, tsk.sas_ss_size = parent.sas_ss_sp, parent.sas_ss_size
             tsk.sas_ss_flags = parent.sas_ss_flags
         tsk.cpu = parent.cpu
+        sched_fork(tsk, parent)
+        tsk.cpus_mask = parent.cpus_mask
         copy_files(flags, tsk, parent)    # OutOfMemory: kernel_clone decides
         undo.callback(exit_files, tsk)
         copy_fs(flags, tsk, parent)
@@ -234,7 +253,7 @@ def copy_process(args: kernel_clone_args) -> task_struct:
             # fault; the child's memory is already its own here.
             tsk.set_child_tid = args.child_tid
             try:
-                copy_to_user(args.child_tid, struct.pack("<I", pid), tsk.mm)
+                copy_to_user(args.child_tid, struct.pack("<I", nrs[-1]), tsk.mm)
             except Errno:
                 pass
         if flags & CLONE_CHILD_CLEARTID:
@@ -258,11 +277,20 @@ def copy_process(args: kernel_clone_args) -> task_struct:
     tsk.parent = tsk.real_parent
     if not flags & CLONE_THREAD:
         tsk.parent.children.append(tsk)   # only group leaders: threads share it
-    K.tasks[pid] = tsk
+    attach_pid(tsk, pid_ns, nrs)
+    if nrs[-1] == 1 and pid_ns.level and pid_ns.child_reaper is None:
+        # The first task of a new namespace is its init.
+        pid_ns.child_reaper = tsk
+        tsk.signal.flags |= SIGNAL_UNKILLABLE
     K.nr_user_tasks += 1
     K.counters["forks"] += 1
-    tsk.start_time = 0
+    tsk.start_time = ktime_get_ns()
     return tsk
+
+
+def _free_nrs(pid_ns, nrs: tuple[int, ...]) -> None:
+    for ns, nr in zip(reversed(list(pid_ns.ancestors())), nrs):
+        ns.pids.free_pid(nr)
 
 
 def child_context(args: kernel_clone_args, flags: int):
@@ -314,7 +342,7 @@ def kernel_clone(args: kernel_clone_args, tries: int = 0) -> int:
         raise BlockOn([], lambda: kernel_clone(args, tries + 1),
                       deadline=ktime_get_ns() + OOM_WAIT_NS, interruptible=False,
                       killable=True) from None
-    pid = tsk.pid
+    pid = task_pid_vnr(tsk)           # as the parent's namespace sees it
     if args.flags & CLONE_PARENT_SETTID:
         try:                          # put_user, its fault ignored
             put_user_u32(args.parent_tid, pid)

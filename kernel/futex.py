@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from .pid_namespace import find_task_by_vpid, task_active_pid_ns, task_pid_nr_ns
 from . import state
 from .mm.memory import VM_SHARED, VM_WRITE
 from .mm.mmap import TASK_SIZE
@@ -273,8 +274,8 @@ def futex_init_timeout(utime: int, cmd: int, flags: int) -> int:
     if cmd == FUTEX_WAIT:
         return ktime_get_ns() + ns
     if flags & FLAGS_CLOCKRT:
-        from .time import REALTIME_BASE_NS
-        return max(0, ns - REALTIME_BASE_NS)   # before the virtual epoch: already past
+        from .time.timekeeping import real_offset
+        return max(0, ns - real_offset())   # before the virtual epoch: already past
     return ns
 
 
@@ -326,7 +327,7 @@ def sys_set_robust_list(head: UPtr, len_: size_t) -> int:
 
 @syscall("get_robust_list")
 def sys_get_robust_list(pid: c_int, head_ptr: UPtr, len_ptr: UPtr) -> int:
-    tsk = current() if pid == 0 else state.K.tasks.get(pid)
+    tsk = current() if pid == 0 else find_task_by_vpid(pid)
     if tsk is None:
         raise Errno(ESRCH)
     put_user_u64(len_ptr, 24)
@@ -348,7 +349,7 @@ def handle_futex_death(uaddr: int, tsk: task_struct, pi: bool, pending_op: bool)
     if pending_op and not pi and not uval:
         futex_wake_addr(uaddr, 1)
         return True
-    if uval & FUTEX_TID_MASK != tsk.pid:
+    if uval & FUTEX_TID_MASK != task_pid_nr_ns(tsk, task_active_pid_ns(tsk)):
         return True
     try:
         put_user_u32(uaddr, (uval & FUTEX_WAITERS) | FUTEX_OWNER_DIED)

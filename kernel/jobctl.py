@@ -26,6 +26,7 @@ gets SIGHUP then SIGCONT.
 """
 from __future__ import annotations
 
+from .pid_namespace import task_active_pid_ns, task_pid_nr_ns
 from . import state
 from .panic import Errno
 from .sched.core import wake_up_state
@@ -178,7 +179,8 @@ def do_notify_parent_cldstop(tsk: task_struct, why: int) -> None:
     status = SIGCONT if why == CLD_CONTINUED else tsk.signal.group_exit_code & 0x7F
     act = parent.sighand.action[SIGCHLD]
     if act.handler != SIG_IGN and not act.flags & SA_NOCLDSTOP and not parent.flags & PF_KTHREAD:
-        info = kernel_siginfo(SIGCHLD, why, pid=leader.pid, uid=current_uid(), status=status)
+        info = kernel_siginfo(SIGCHLD, why, pid=task_pid_nr_ns(leader, task_active_pid_ns(parent)),
+                              uid=current_uid(), status=status)
         send_signal(SIGCHLD, parent, info, True)
     wake_up(parent.signal.wait_chldexit)
 

@@ -18,19 +18,26 @@ from .mm.page_alloc import FrameAllocator
 from .mm.pgtable import PageTables
 from .percpu import cpu_struct, set_running_cpu
 from .pid import PidAllocator
+from .pid_namespace import pid_namespace
 from .sched.core import make_rdtsc_entry, run
 from .sched.wait import wait_queue_head
+from .time.timekeeping import timekeeping_init
 from .state import KernelState, Options
-from .task import PF_KTHREAD, TASK_INTERRUPTIBLE, fs_struct, sighand_struct, signal_struct, task_struct
+from .task import PF_KTHREAD, TASK_INTERRUPTIBLE, TASK_RUNNING, fs_struct, sighand_struct, signal_struct, task_struct
 from .cred import init_cred
 from .traps import make_trap_entry
 from .uapi import O_RDONLY, O_WRONLY, SIGCHLD
 
 # Register every syscall by importing the modules that define them.
 from . import exec as _exec, exit as _exit, fork as _fork, futex as _futex, signal as _signal  # noqa: F401,E402
-from . import sys as _sys, time as _time  # noqa: F401,E402
+from . import nsproxy as _nsproxy  # noqa: F401,E402
+from . import sys as _sys  # noqa: F401,E402
+from .sched import syscalls as _sched_syscalls  # noqa: F401,E402
 from .mm import memfd as _memfd, mlock as _mlock, mremap as _mremap, msync as _msync  # noqa: F401,E402
 from . import capability as _capability, groups as _groups  # noqa: F401,E402
+from .time import hrtimer as _hrtimer, itimer as _itimer, posix_timers as _posix_timers  # noqa: F401,E402
+from .time import posix_cpu_timers as _posix_cpu_timers, time as _time  # noqa: F401,E402
+from .fs import timerfd as _timerfd  # noqa: F401,E402
 from . import setid as _setid, signal_64 as _signal_64, signal_sys as _signal_sys  # noqa: F401,E402
 from .fs import file as _file, open as _open, pipe as _pipe, read_write as _rw, stat as _stat  # noqa: F401,E402
 from .fs import eventfd as _eventfd, eventpoll as _eventpoll, select as _select, signalfd as _signalfd  # noqa: F401,E402
@@ -54,6 +61,7 @@ def boot(opts: Options) -> KernelState:
     machine = Machine(opts.memory)
     alloc = FrameAllocator(machine, opts.fail_alloc)
     K = KernelState(opts=opts, machine=machine, alloc=alloc, pids=PidAllocator(opts.pid_max))
+    K.init_pid_ns = pid_namespace(0, None, K.pids, K.tasks)
     K.rng = random.Random(opts.seed)
     with state.entered(K):
         start_kernel(K)
@@ -66,6 +74,7 @@ def start_kernel(K: KernelState) -> None:
     K.swapper_pt = PageTables(K.alloc, machine.kernel_pml4e)
     K.swapper_cr3 = K.swapper_pt.cr3
     K.overlay = Overlay()
+    timekeeping_init(K)
 
     def tlb_flush_mm(mm) -> None:
         for idx in mm.cpus:
@@ -77,12 +86,29 @@ def start_kernel(K: KernelState) -> None:
     cpu.hw = machine.add_cpu(make_syscall_entry(cpu), make_trap_entry(cpu), make_rdtsc_entry(cpu))
     cpu.hw.start_paging(K.swapper_cr3)
     set_running_cpu(cpu)
+    # The idle task (pid 0, swapper/N) is the parent of init and kthreadd;
+    # it is in no pid map, as in Linux.
+    swapper = _kernel_task(0, f"swapper/{cpu.index}")
+    swapper.state = TASK_RUNNING
+    cpu.idle = swapper
     init = _kernel_task(K.pids.alloc_pid(), "init")
+    init.real_parent = init.parent = swapper
     K.init_task = init
     K.tasks[init.pid] = init
-    kthreadd = _kernel_task(K.pids.alloc_pid(), "kthreadd")
-    kthreadd.real_parent = kthreadd.parent = init
-    K.tasks[kthreadd.pid] = kthreadd
+    K.init_pid_ns.child_reaper = init
+    from .kthread import kthreadd_start
+    kthreadd_start(K, _kernel_task(K.pids.alloc_pid(), "kthreadd"), swapper)
+    start_kthreads(K)
+
+
+def start_kthreads(K: KernelState) -> None:
+    """The kernel threads that do this kernel's background work."""
+    from .kthread import kthread_run
+    from .mm.oom_reaper import oom_reaper
+    from .mm.prezero import prezero_worker, wake_prezero
+    K.kthreads["oom_reaper"] = kthread_run(oom_reaper, "oom_reaper")
+    K.kthreads["kworker"] = kthread_run(prezero_worker, "kworker/0:0")
+    K.alloc.on_dirty = wake_prezero
 
 
 def start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes],

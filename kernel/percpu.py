@@ -21,6 +21,7 @@ class cpu_struct:
     index: int
     hw: Optional["Cpu"] = None           # the vCPU (emu)
     curr: Optional["task_struct"] = None
+    idle: Optional["task_struct"] = None  # pid 0, swapper/N
     loaded: Optional["task_struct"] = None  # whose context is in the vCPU
     rq: deque = field(default_factory=deque)  # runnable tasks, not running
     need_resched: bool = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from .uapi import (
     SI_KERNEL, SI_SIGIO, SI_TIMER, SI_USER, SIGBUS, SIGCHLD, SIGFPE, SIGILL, SIGPOLL, SIGSEGV,
@@ -86,6 +86,7 @@ class kernel_siginfo:
     band: int = 0           # SIGPOLL
     fd: int = 0
     raw: Optional[bytes] = None
+    sys_private: Any = None  # a timer's siginfo: (k_itimer, it_signal_seq) when it fired
 
     def pack(self) -> bytes:
         """The siginfo_t copy_siginfo_to_user writes."""

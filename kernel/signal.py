@@ -16,19 +16,23 @@ syscalls that change or wait on signal state: kernel/signal_sys.py.
 """
 from __future__ import annotations
 
+import copy
 from typing import Optional, Union
 
 from . import state
 from .cred import kill_ok_by_cred
 from .panic import Errno
 from .percpu import current
+from .pid_namespace import (
+    find_task_by_vpid, task_active_pid_ns, task_pid_nr_ns, task_tgid_nr_ns, task_tgid_vnr,
+)
 from .sched.core import wake_up_state
 from .sched.wait import wake_up
 from .siginfo import kernel_siginfo
 from .syscall_table import SYSCALL_NR
 from .syscalls import syscall
 from .task import (
-    PF_EXITING, PF_KTHREAD, SIGNAL_GROUP_EXIT, TASK_INTERRUPTIBLE, TASK_WAKEKILL, k_sigaction,
+    PF_EXITING, PF_KTHREAD, SIGNAL_GROUP_EXIT, SIGNAL_UNKILLABLE, TASK_INTERRUPTIBLE, TASK_WAKEKILL, k_sigaction,
     task_struct,
 )
 from .jobctl import (
@@ -115,18 +119,27 @@ def sig_handler_ignored(handler: int, sig: int) -> bool:
     return handler == SIG_IGN or (handler == SIG_DFL and bool(sigmask(sig) & SIG_KERNEL_IGNORE))
 
 
-def sig_task_ignored(tsk: task_struct, sig: int) -> bool:
+def sig_task_ignored(tsk: task_struct, sig: int, force: bool = False) -> bool:
     if tsk.flags & PF_KTHREAD:
         return True                  # kernel threads (init, kthreadd) take no signals
-    return sig_handler_ignored(sig_handler(tsk, sig), sig)
+    handler = sig_handler(tsk, sig)
+    # A pid namespace's init takes only the signals it handles, but for
+    # SIGKILL/SIGSTOP from an ancestor namespace (or the kernel): `force`.
+    if tsk.signal.flags & SIGNAL_UNKILLABLE and handler == SIG_DFL \
+            and not (force and sigmask(sig) & SIG_KERNEL_ONLY):
+        return True
+    return sig_handler_ignored(handler, sig)
 
 
-def sig_ignored(tsk: task_struct, sig: int) -> bool:
+def sig_ignored(tsk: task_struct, sig: int, force: bool = False) -> bool:
     """Would `sig` be dropped at once?  Not while blocked (or waited for in
-    sigtimedwait): the handler may change before it is unblocked."""
+    sigtimedwait): the handler may change before it is unblocked (but a
+    namespace init's unwanted signal is dropped even then)."""
     if (tsk.blocked | tsk.real_blocked) & sigmask(sig):
-        return False
-    return sig_task_ignored(tsk, sig)
+        if not (tsk.signal.flags & SIGNAL_UNKILLABLE and sig_handler(tsk, sig) == SIG_DFL
+                and not (force and sigmask(sig) & SIG_KERNEL_ONLY)):
+            return False
+    return sig_task_ignored(tsk, sig, force)
 
 
 def sig_fatal(tsk: task_struct, sig: int) -> bool:
@@ -165,7 +178,7 @@ def _as_siginfo(sig: int, info: SigInfo) -> kernel_siginfo:
         return info
     if info is SEND_SIG_NOINFO:
         tsk = current()
-        return kernel_siginfo(sig, SI_USER, pid=tsk.tgid if tsk is not None else 0,
+        return kernel_siginfo(sig, SI_USER, pid=task_tgid_vnr(tsk) if tsk is not None else 0,
                               uid=current_uid())
     if info is SEND_SIG_PRIV:
         return kernel_siginfo(sig, SI_KERNEL)
@@ -192,7 +205,8 @@ def send_signal(sig: int, tsk: task_struct, info: SigInfo = SEND_SIG_NOINFO,
     `group`), unless it is ignored or the group is dying, and wake whoever
     must handle it.  Raises Errno(EAGAIN) when a real-time signal sent
     with its own siginfo (sigqueue) would pass RLIMIT_SIGPENDING."""
-    if tsk.exit_state or not prepare_signal(sig, tsk):
+    force = send_forced(info, tsk)
+    if tsk.exit_state or not prepare_signal(sig, tsk, force):
         return
     if group:
         owner, pend = tsk.signal, tsk.signal.shared_pending
@@ -206,6 +220,11 @@ def send_signal(sig: int, tsk: task_struct, info: SigInfo = SEND_SIG_NOINFO,
         return                       # legacy_queue: a standard signal is queued once
     if sig != SIGKILL and not tsk.flags & PF_KTHREAD:
         si = _as_siginfo(sig, info)
+        if si.pid and si.code in (SI_USER, SI_TKILL) and current() is not None:
+            # si_pid as the receiver's namespace sees the sender (0 from
+            # outside it).
+            si = copy.copy(si)
+            si.pid = task_tgid_nr_ns(current(), task_active_pid_ns(tsk))
         override = sig < SIGRTMIN and (info is SEND_SIG_PRIV or info is SEND_SIG_NOINFO
                                        or si.code >= 0)
         if sigqueue_alloc(tsk, override):
@@ -221,7 +240,18 @@ def send_signal(sig: int, tsk: task_struct, info: SigInfo = SEND_SIG_NOINFO,
     complete_signal(sig, tsk, group)
 
 
-def prepare_signal(sig: int, tsk: task_struct) -> bool:
+def send_forced(info: SigInfo, tsk: task_struct) -> bool:
+    """send_signal_locked's `force`: a signal from the kernel, or from a
+    task the receiver's pid namespace cannot see (an ancestor's)."""
+    if info is SEND_SIG_PRIV:
+        return True
+    if isinstance(info, kernel_siginfo) and info.code == SI_KERNEL:
+        return True
+    cur = current()
+    return cur is not None and not task_pid_nr_ns(cur, task_active_pid_ns(tsk))
+
+
+def prepare_signal(sig: int, tsk: task_struct, force: bool = False) -> bool:
     """Is the signal to be queued at all?  Not while the group dies (only
     SIGKILL matters then, and it is already there); not if ignored.  Job
     control acts here, at generation: a stop signal flushes pending
@@ -230,7 +260,7 @@ def prepare_signal(sig: int, tsk: task_struct) -> bool:
         return False
     if sig == SIGCONT or sigmask(sig) & SIG_KERNEL_STOP:
         prepare_stop_cont(sig, tsk)
-    return not sig_ignored(tsk, sig)
+    return not sig_ignored(tsk, sig, force)
 
 
 def wants_signal(sig: int, tsk: task_struct) -> bool:
@@ -388,7 +418,19 @@ def collect_signal(sig: int, owner, queue: list) -> kernel_siginfo:
 
 
 def dequeue_signal(tsk: task_struct, mask: int) -> Optional[kernel_siginfo]:
-    """The next signal not in `mask`: tsk's own queue before the group's."""
+    """The next signal not in `mask`: tsk's own queue before the group's.
+    A POSIX timer's signal is re-armed here, or dropped when its timer
+    was set again or deleted since it fired (posixtimer_deliver_signal)."""
+    while True:
+        info = _dequeue_signal(tsk, mask)
+        if info is None or info.sys_private is None:
+            return info
+        from .time.posix_timers import posixtimer_deliver_signal
+        if posixtimer_deliver_signal(info):
+            return info
+
+
+def _dequeue_signal(tsk: task_struct, mask: int) -> Optional[kernel_siginfo]:
     sig = next_signal(tsk.pending, mask)
     if sig:
         info = collect_signal(sig, tsk, tsk.sigqueue)
@@ -455,6 +497,8 @@ def get_signal(tsk: task_struct) -> Optional[tuple[kernel_siginfo, k_sigaction]]
             continue
         if tsk.flags & PF_KTHREAD:
             continue
+        if tsk.signal.flags & SIGNAL_UNKILLABLE and not m & SIG_KERNEL_ONLY:
+            continue                 # a namespace init: no default action
         if m & SIG_KERNEL_STOP:
             # Stop the group.  The terminal's stop signals do nothing in
             # an orphaned process group; SIGSTOP always stops.
@@ -480,8 +524,9 @@ def core_dump_wanted(tsk: task_struct) -> bool:
 # --- kill, tkill, tgkill ------------------------------------------------------------
 
 def find_task(pid: int) -> Optional[task_struct]:
-    """find_task_by_vpid: a task with this pid, zombies included."""
-    t = state.K.tasks.get(pid)
+    """find_task_by_vpid: a task with this pid in the caller's pid
+    namespace, zombies included."""
+    t = find_task_by_vpid(pid)
     return t if t is not None and pid > 0 else None
 
 
@@ -522,8 +567,9 @@ def kill_something_info(sig: int, info: SigInfo, pid: int) -> None:
         kill_pgrp_info(sig, info, tsk.signal.pgrp)
     elif pid == -1:
         count, err = 0, 0
-        for p in list(state.K.tasks.values()):
-            if p.pid > 1 and p.thread_group_leader and p.signal is not tsk.signal:
+        ns = task_active_pid_ns(tsk)
+        for nr, p in list(ns.tasks.items()):
+            if nr > 1 and p.thread_group_leader and p.signal is not tsk.signal:
                 count += 1
                 try:
                     group_send_sig_info(sig, info, p)
@@ -549,7 +595,7 @@ def sys_kill(pid: pid_t, sig: c_int) -> int:
 def do_send_specific(tgid: int, pid: int, sig: int, info: SigInfo) -> int:
     """tgkill/tkill/rt_tgsigqueueinfo: one thread, by tid (and tgid)."""
     p = find_task(pid)
-    if p is None or (tgid > 0 and p.tgid != tgid):
+    if p is None or (tgid > 0 and task_tgid_vnr(p) != tgid):
         raise Errno(ESRCH)
     check_kill_permission(sig, info, p)
     if sig and not p.exit_state:
@@ -558,7 +604,7 @@ def do_send_specific(tgid: int, pid: int, sig: int, info: SigInfo) -> int:
 
 
 def do_tkill(tgid: int, pid: int, sig: int) -> int:
-    info = kernel_siginfo(sig, SI_TKILL, pid=current().tgid, uid=current_uid())
+    info = kernel_siginfo(sig, SI_TKILL, pid=task_tgid_vnr(current()), uid=current_uid())
     return do_send_specific(tgid, pid, sig, info)
 
 

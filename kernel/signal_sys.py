@@ -10,6 +10,7 @@ from typing import Callable
 
 from unicorn import x86_const as X
 
+from .pid_namespace import task_pid_vnr
 from . import state
 from .mm.uaccess import copy_from_user, copy_to_user
 from .panic import Errno
@@ -225,7 +226,7 @@ def copy_siginfo_from_user(sig: int, uinfo: int) -> kernel_siginfo:
 def _may_forge(info: kernel_siginfo, pid: int) -> None:
     """Nobody may pretend to be the kernel, kill() or tgkill() (si_code
     >= 0 or SI_TKILL) towards another task: EPERM."""
-    if (info.code >= 0 or info.code == SI_TKILL) and current().pid != pid:
+    if (info.code >= 0 or info.code == SI_TKILL) and task_pid_vnr(current()) != pid:
         raise Errno(EPERM)
 
 

@@ -56,6 +56,7 @@ class Options:
     pid_max: int = 32768
     user: Optional[tuple] = None    # --user UID[:GID]: the first guest's ids
     slice_blocks: int = 50_000
+    realtime: bool = False          # the clocks follow the host's (not repeatable)
 
 
 @dataclass(eq=False)
@@ -67,6 +68,11 @@ class KernelState:
     cpus: list = field(default_factory=list)
     init_task: Optional["task_struct"] = None
     tasks: dict = field(default_factory=dict)      # pid -> task_struct
+    init_pid_ns: Any = None                         # pid_namespace.pid_namespace (level 0)
+    ns_inum_next: int = 0xF0000000                  # the last namespace inode number given
+    kthreadd_task: Optional["task_struct"] = None
+    kthreads: dict = field(default_factory=dict)    # name -> a kernel thread doing kernel work
+    boot_ns: int = 0                                # ktime at boot (start times are after it)
     nr_user_tasks: int = 0
     main_task: Optional["task_struct"] = None
     main_status: Optional[int] = None               # wait status of the main guest
@@ -78,14 +84,17 @@ class KernelState:
     page_cache: dict = field(default_factory=dict)  # id(overlay node) -> mm.filemap.address_space
     icache: dict = field(default_factory=dict)      # host file identity -> fs.inode.Inode
     icache_recent: list = field(default_factory=list)  # exec'd Inodes kept warm (fs.inode)
-    timers: list = field(default_factory=list)      # heap of (deadline, seq, task)
+    timers: list = field(default_factory=list)      # hrtimer heap of (expires, seq, hrtimer)
     timer_seq: int = 0
     idle_ns: int = 0                                # virtual time not counted by the glue (idle, rdtsc)
+    realtime_base: int = 0                          # --realtime: host monotonic ns at boot (else 0)
+    real_offset: int = 0                            # CLOCK_REALTIME - CLOCK_MONOTONIC
     # Observers: callables(event: str, **fields).  The tracer, the stats
     # and later the debugger subscribe here.
     listeners: list = field(default_factory=list)
     stop_reason: str = ""
     oom_victims: list = field(default_factory=list)  # killed by the OOM killer, memory not yet back
+    oom_reaper_list: list = field(default_factory=list)  # victims' mms for the oom_reaper
     sigpending_queued: int = 0                      # queued siginfo, against RLIMIT_SIGPENDING
     runaway: bool = False                           # stopped by --timeout/--max-instructions
     counters: dict = field(default_factory=lambda: {

@@ -1,6 +1,7 @@
 """Identity, limits and the odds and ends of kernel/sys.c: getpid and
 friends, uname, prlimit64, prctl, arch_prctl, set_tid_address, brk and
-the mm syscalls' thin entries, getrandom, sched_* queries."""
+the mm syscalls' thin entries, getrandom, sched_yield (the other sched_*
+calls: kernel/sched/syscalls.py)."""
 from __future__ import annotations
 
 import os
@@ -27,30 +28,36 @@ from .uapi import (
     PROT_EXEC, PROT_READ, PROT_WRITE, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NOFILE, EEXIST,
 )
 
+from .pid_namespace import (  # noqa: E402
+    current_ns, find_task_by_vpid, pid_global_of_vnr, pid_nr_ns_of_global, task_pid_vnr,
+    task_ppid_nr_ns, task_tgid_vnr,
+)
 
 @syscall("getpid")
 def sys_getpid() -> int:
-    return current().tgid
+    return task_tgid_vnr(current())
 
 
 @syscall("gettid")
 def sys_gettid() -> int:
-    return current().pid
+    return task_pid_vnr(current())
 
 
 @syscall("getppid")
 def sys_getppid() -> int:
-    return current().group_leader.real_parent.tgid
+    # 0 for a pid namespace's init: its parent is outside the namespace.
+    return task_ppid_nr_ns(current(), current_ns())
 
 
 @syscall("getpgrp")
 def sys_getpgrp() -> int:
-    return current().signal.pgrp
+    return pid_nr_ns_of_global(current().signal.pgrp, current_ns())
 
 
 def find_task_vpid(pid: int):
-    """find_task_by_vpid: any task with this pid, zombies included."""
-    t = state.K.tasks.get(pid)
+    """find_task_by_vpid: any task with this pid in the caller's pid
+    namespace, zombies included."""
+    t = find_task_by_vpid(pid)
     if t is None or pid <= 0:
         raise Errno(ESRCH)
     return t
@@ -59,13 +66,13 @@ def find_task_vpid(pid: int):
 @syscall("getpgid")
 def sys_getpgid(pid: pid_t) -> int:
     t = current() if pid == 0 else find_task_vpid(pid)
-    return t.signal.pgrp
+    return pid_nr_ns_of_global(t.signal.pgrp, current_ns())
 
 
 @syscall("getsid")
 def sys_getsid(pid: pid_t) -> int:
     t = current() if pid == 0 else find_task_vpid(pid)
-    return t.signal.session
+    return pid_nr_ns_of_global(t.signal.session, current_ns())
 
 
 def session_leader(t) -> bool:
@@ -84,11 +91,14 @@ def sys_setpgid(pid: pid_t, pgid: pid_t) -> int:
     """Move process `pid` (the caller or a child not yet exec'd, in the
     caller's session) into group `pgid` of the same session."""
     leader = current().group_leader
-    pid = pid or leader.tgid
+    pid = pid or task_tgid_vnr(leader)
     pgid = pgid or pid
     if pgid < 0:
         raise Errno(EINVAL)
     p = find_task_vpid(pid)
+    # Process groups are kept by global pid; pgid is the caller's view.
+    pgid = pid_global_of_vnr(pgid)
+    pid = p.pid
     if not p.thread_group_leader:
         raise Errno(EINVAL)
     if p.real_parent is not None and p.real_parent.signal is leader.signal:
@@ -115,7 +125,7 @@ def sys_setsid() -> int:
     if session_leader(leader) or any(t.signal.pgrp == sid for t in state.K.tasks.values()):
         raise Errno(EPERM)
     leader.signal.session = leader.signal.pgrp = sid
-    return sid
+    return task_tgid_vnr(leader)
 
 
 @syscall("umask")
@@ -124,6 +134,30 @@ def sys_umask(mask: c_uint) -> int:
     old = fs.umask
     fs.umask = mask & 0o777
     return old
+
+
+@syscall("getrusage")
+def sys_getrusage(who: c_int, ru: UPtr) -> int:
+    from .sched.cputime import k_getrusage, watch_cputime
+    if who not in (0, -1, 1):                  # RUSAGE_SELF, _CHILDREN, _THREAD
+        raise Errno(EINVAL)
+    watch_cputime(current())
+    copy_to_user(ru, k_getrusage(current(), who))
+    return 0
+
+
+@syscall("times")
+def sys_times(tbuf: UPtr) -> int:
+    """struct tms in clock ticks (USER_HZ 100); returns ticks since boot."""
+    from .sched.cputime import clock_t_of, thread_group_cputime, watch_cputime
+    from .time.timekeeping import ktime_get_ns
+    watch_cputime(current())
+    if tbuf:
+        sig = current().signal
+        u, s = thread_group_cputime(sig)
+        copy_to_user(tbuf, struct.pack("<qqqq", clock_t_of(u), clock_t_of(s),
+                                       clock_t_of(sig.cutime), clock_t_of(sig.cstime)))
+    return clock_t_of(ktime_get_ns())
 
 
 @syscall("uname")
@@ -138,7 +172,7 @@ def sys_uname(name: UPtr) -> int:
 def sys_set_tid_address(tidptr: UPtr) -> int:
     tsk = current()
     tsk.clear_child_tid = tidptr
-    return tsk.pid
+    return task_pid_vnr(tsk)
 
 
 @syscall("arch_prctl")
@@ -259,17 +293,6 @@ def sys_getrandom(buf: UPtr, count: size_t, flags: c_uint) -> int:
     n = min(count, 1 << 25)
     copy_to_user(buf, state.K.rng.randbytes(n))
     return n
-
-
-@syscall("sched_getaffinity")
-def sys_sched_getaffinity(pid: pid_t, len_: c_uint, user_mask_ptr: UPtr) -> int:
-    if len_ < 8 or len_ & 7:
-        raise Errno(EINVAL)
-    if pid and state.K.tasks.get(pid) is None:
-        raise Errno(ESRCH)
-    mask = (1 << len(state.K.cpus)) - 1
-    copy_to_user(user_mask_ptr, struct.pack("<Q", mask))
-    return 8
 
 
 @syscall("sched_yield")

@@ -21,7 +21,9 @@ class TaskState(enum.IntFlag):
     TASK_UNINTERRUPTIBLE = 2
     __TASK_STOPPED = 4
     __TASK_TRACED = 8
+    TASK_PARKED = 0x40
     TASK_WAKEKILL = 0x100
+    TASK_NOLOAD = 0x400
     TASK_DEAD = 0x80
     TASK_NEW = 0x800
 
@@ -39,6 +41,8 @@ TASK_WAKEKILL = TaskState.TASK_WAKEKILL
 TASK_KILLABLE = TaskState.TASK_WAKEKILL | TaskState.TASK_UNINTERRUPTIBLE
 TASK_DEAD = TaskState.TASK_DEAD
 TASK_NEW = TaskState.TASK_NEW
+TASK_PARKED = TaskState.TASK_PARKED
+TASK_IDLE = TaskState.TASK_UNINTERRUPTIBLE | TaskState.TASK_NOLOAD
 TASK_STOPPED = TaskState.TASK_WAKEKILL | TaskState(4)   # __TASK_STOPPED: group stop (kernel/jobctl.py)
 EXIT_ZOMBIE = ExitState.EXIT_ZOMBIE
 EXIT_DEAD = ExitState.EXIT_DEAD
@@ -48,6 +52,7 @@ PF_KTHREAD = 0x200000
 PF_FORKNOEXEC = 0x40
 
 SIGNAL_GROUP_EXIT = 0x4
+SIGNAL_UNKILLABLE = 0x40       # a pid namespace's init: default actions ignored
 # Job control (kernel/jobctl.py): the group is stopped / was continued and
 # wait has not yet reported it; the parent is still to be told (CLD_*).
 SIGNAL_STOP_STOPPED, SIGNAL_STOP_CONTINUED = 0x1, 0x2
@@ -102,6 +107,24 @@ class signal_struct:
     rlim: list = field(default_factory=default_rlimits)
     wait_chldexit: Optional["wait_queue_head"] = None
     count: int = 1
+    # Timers and CPU time (kernel/time/, sched/cputime.py): ITIMER_REAL
+    # (an hrtimer and its interval), ITIMER_PROF/VIRTUAL and the process
+    # CPU-clock timers, the POSIX timers by id; CPU time of dead threads
+    # and of reaped children (ns), their context switches.
+    real_timer: Any = None
+    it_real_incr: int = 0
+    cpu_timers: list = field(default_factory=list)
+    posix_timers: dict = field(default_factory=dict)
+    next_posix_timer_id: int = 0
+    utime: int = 0
+    stime: int = 0
+    cutime: int = 0
+    cstime: int = 0
+    nvcsw: int = 0
+    nivcsw: int = 0
+    cnvcsw: int = 0
+    cnivcsw: int = 0
+    cputime_watched: bool = False   # it read its own CPU time: count its blocks
 
 
 @dataclass(eq=False, slots=True)
@@ -130,6 +153,15 @@ class task_struct:
     parent: Optional["task_struct"] = None
     children: list = field(default_factory=list)
     group_leader: Optional["task_struct"] = None
+    # PID namespaces (pid_namespace.py): the namespace the task lives in
+    # (None: the initial one) and its number at each level, 0 first;
+    # nsproxy's pid_ns_for_children once unshare(CLONE_NEWPID) set it.
+    pid_ns: Any = None
+    nspids: tuple = ()
+    pid_ns_for_children: Any = None
+    # A kernel thread (kthread.py): its work, as a generator stepped by
+    # the run loop, and the kthread flags (should_stop, park).
+    kthread: Any = None
     # Shared by clone flags.
     mm: Optional["mm_struct"] = None
     active_mm: Optional["mm_struct"] = None
@@ -177,10 +209,22 @@ class task_struct:
     wait_on: list = field(default_factory=list)   # wait queues we are on
     timeout: int = -1                              # virtual ns deadline, -1 none
     timed_out: bool = False
+    sleep_timer: Any = None                        # the hrtimer of a timed sleep
+    # CPU time in virtual ns (sched/cputime.py): user = basic blocks run,
+    # system = syscalls and traps; acct_snap = the glue's counters when it
+    # went on the CPU (None while off it); its thread CPU-clock timers.
+    utime: int = 0
+    stime: int = 0
+    acct_snap: Optional[tuple] = None
+    cpu_timers: list = field(default_factory=list)
     futex_bitset: int = 0xFFFFFFFF
     vfork_done: Optional["wait_queue_head"] = None
     in_vfork_wait: bool = False
     cpu: int = 0
+    # Policy and priorities (kernel/sched/syscalls.py; None: SCHED_NORMAL,
+    # nice 0) and the affinity asked for (0: every CPU).  Stored, not honoured.
+    sched_params: Any = None
+    cpus_mask: int = 0
     # Counters.
     nvcsw: int = 0
     nivcsw: int = 0

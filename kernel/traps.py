@@ -129,6 +129,9 @@ def oom_kill(cpu: cpu_struct, tsk: task_struct) -> None:
     send_signal(SIGKILL, victim, info, True)
     K.oom_victims.append(victim.group_leader)
     if mm is not None:
+        from .mm.oom_reaper import wake_oom_reaper
+        wake_oom_reaper(mm)
+    if mm is not None:
         # Processes sharing the victim's mm would keep it alive.
         for t in list(K.tasks.values()):
             if (t.thread_group_leader and t.signal is not victim.signal and _task_mm(t) is mm

@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop a runaway guest after this much wall-clock time (exit 124)")
     r.add_argument("--fail-alloc", type=int, default=0, help=argparse.SUPPRESS)
     r.add_argument("--pid-max", type=int, default=32768)
+    r.add_argument("--realtime", action="store_true",
+                   help="the guest's clocks follow the host's (runs no longer repeat)")
     r.add_argument("--user", type=parse_user, default=None, metavar="UID[:GID]",
                    help="start the guest as this user, with no capabilities (GID defaults to UID)")
     r.add_argument("--gdb", metavar="[HOST:]PORT",
@@ -81,7 +83,7 @@ def run_command(args: argparse.Namespace) -> int:
     opts = Options(root=args.root, seed=args.seed, memory=args.memory, trace=args.trace,
                    stats=args.stats, check=args.check, max_instructions=args.max_instructions,
                    timeout=args.timeout, fail_alloc=args.fail_alloc, pid_max=args.pid_max,
-                   user=args.user)
+                   realtime=args.realtime, user=args.user)
     if not opts.timeout >= 0 or opts.timeout == float("inf"):
         err("--timeout must be a number of seconds (0 = none)")
         return 2

@@ -13,6 +13,7 @@ from typing import Optional
 
 from .. import state
 from ..panic import Errno
+from ..sched.core import wake_up_process
 from ..sched.wait import BlockOn, wait_queue_entry, wait_queue_head
 from ..uapi import (
     EAGAIN, ENOTTY, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDBAND, POLLRDHUP,
@@ -36,9 +37,13 @@ class HostFdOps(FileOps):
                 raise Errno(EAGAIN)
             raise BlockOn([host_input_queue(fd).wq], lambda: self.read(f, n))
         try:
-            return os.read(fd, min(n, 1 << 20))
+            data = os.read(fd, min(n, 1 << 20))
         except OSError as e:
             raise host_errno(e) from None
+        q = state.K.host_input.get(fd)
+        if q is not None:
+            q.revents = 0
+        return data
 
     def can_poll(self, f: file) -> bool:
         """Pipes, terminals and sockets can say when they are ready; a
@@ -132,7 +137,10 @@ HOST_WAIT_STEP = 0.2        # wall seconds per blocking host poll
 @dataclass(eq=False, slots=True)
 class host_input_queue_t:
     wq: wait_queue_head = field(default_factory=wait_queue_head)
-    ready: bool = False     # input seen at the last look (callbacks run on edges)
+    # The input events seen at the last look: callbacks run when new ones
+    # appear.  A guest read clears them, so input still (or again) there
+    # after a read is a new edge, as a pipe's next write would be.
+    revents: int = 0
 
 
 def host_input_queue(fd: int) -> host_input_queue_t:
@@ -153,18 +161,26 @@ def host_poll(fd: int, events: int, timeout_ms: int = 0) -> int:
     return r[0][1] if r else 0
 
 
+def _waited_on(q: host_input_queue_t) -> bool:
+    """A task sleeps on q, or on an epoll that watches it."""
+    return any(not isinstance(w, wait_queue_entry) or w.waiting is None or w.waiting()
+               for w in q.wq.waiters)
+
+
 def host_input_waiting() -> bool:
-    return any(q.wq.waiters for q in state.K.host_input.values())
+    return any(_waited_on(q) for q in state.K.host_input.values())
 
 
-def wake_host_input(timeout_s: float = 0.0) -> bool:
-    """Wake what waits on host fds that have input now, after waiting up
-    to timeout_s wall seconds for one to have some.  Sleeping tasks are
-    woken while input is there; callback entries (epoll) only when the
-    fd goes from no input to input.  True if some fd had input."""
+def wake_host_input(timeout_s: float = 0.0) -> tuple[bool, int]:
+    """Wake what waits on host fds whose input events changed, after
+    waiting up to timeout_s wall seconds for one to have some.  Only new
+    events wake (as keyed wake-ups would): a fd that stays ready for
+    what nobody waits for (POLLIN to a poller of POLLHUP) wakes nobody
+    again and again.  Returns (some fd had input, how many waiters were
+    woken)."""
     waiting = [(fd, q) for fd, q in state.K.host_input.items() if q.wq.waiters]
     if not waiting:
-        return False
+        return False, 0
     p = select.poll()
     for fd, _q in waiting:
         p.register(fd, HOST_INPUT)
@@ -172,27 +188,32 @@ def wake_host_input(timeout_s: float = 0.0) -> bool:
         ready = dict(p.poll(int(timeout_s * 1000)))
     except InterruptedError:
         ready = {}
+    woken = 0
     for fd, q in waiting:
         ev = ready.get(fd, 0) & HOST_INPUT
-        edge = bool(ev) and not q.ready
-        q.ready = bool(ev)
-        if not ev:
+        edge = ev & ~q.revents
+        q.revents = ev
+        if not edge:
             continue
         for w in list(q.wq.waiters):
             if not isinstance(w, wait_queue_entry):
-                from ..sched.core import wake_up_process
-                wake_up_process(w)
-            elif edge:
-                w.func(w, ev)
-    return bool(ready)
+                woken += wake_up_process(w)
+            else:
+                woken += w.func(w, edge)
+    return bool(ready), woken
 
 
-def idle_on_host_input(timer_ns: int) -> None:
+def idle_on_host_input(timer_ns: int) -> bool:
     """No task can run and some wait on host input: wait for it in wall
     time, at most until the next timer (timer_ns of virtual time away, -1
-    for none), and let the virtual clock follow the wall clock meanwhile."""
+    for none), and let the virtual clock follow the wall clock meanwhile.
+    False when input is there but wakes nobody (an edge-triggered epoll
+    already told): waiting on the host would not help."""
     step = HOST_WAIT_STEP if timer_ns < 0 else min(HOST_WAIT_STEP, timer_ns / 1e9)
     t0 = time.monotonic()
-    wake_host_input(step)
+    ready, woken = wake_host_input(step)
+    if ready and not woken:
+        return False
     elapsed = int((time.monotonic() - t0) * 1e9)
     state.K.idle_ns += elapsed if timer_ns < 0 else min(elapsed, timer_ns)
+    return True

@@ -22,7 +22,7 @@ from typing import Optional
 from ..mm.uaccess import access_ok, copy_from_user, copy_to_user
 from ..panic import Errno
 from ..percpu import current
-from ..sched.core import ktime_get_ns
+from ..time.timekeeping import ktime_get_ns
 from ..sched.wait import BlockOn, add_wait_queue, remove_wait_queue, wait_queue_entry, wait_queue_head, wake_up
 from ..signal import signal_pending
 from ..signal_sys import restore_saved_sigmask_unless, set_user_sigmask
@@ -133,7 +133,9 @@ def ep_poll_callback(entry: wait_queue_entry, key: int) -> bool:
 
 def ep_ptable_queue_proc(epi: epitem):
     def qproc(f: file, wq: wait_queue_head, pt: poll_table) -> None:
-        entry = wait_queue_entry(ep_poll_callback, epi)
+        ep = epi.ep
+        entry = wait_queue_entry(ep_poll_callback, epi,
+                                 lambda: bool(ep.wq.waiters or ep.poll_wait.waiters))
         add_wait_queue(wq, entry)
         epi.pwqlist.append((wq, entry))
     return qproc

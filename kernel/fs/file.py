@@ -38,6 +38,12 @@ class FileOps:
         from ..uapi import ESPIPE
         raise Errno(ESPIPE)
 
+    def readdir(self, f: "file") -> list:
+        """A directory's entries, (name, ino, d_type) each, "." and ".."
+        first; getdents returns them from index f.f_pos on."""
+        from ..uapi import ENOTDIR
+        raise Errno(ENOTDIR)
+
     def ioctl(self, f: "file", cmd: int, arg: int) -> int:
         from ..uapi import ENOTTY
         raise Errno(ENOTTY)

@@ -54,6 +54,7 @@ class Inode:
         if pfn is None:
             self.alloc = alloc
             pfn = alloc.alloc_frame()
+            alloc.page_kind[pfn] = 0          # MM_FILEPAGES
             chunk = self.data[pgoff << 12:(pgoff + 1) << 12]
             mem = alloc.machine.mem
             base = pfn << 12

@@ -15,7 +15,7 @@ from ..percpu import current
 from ..uapi import AT_FDCWD, ELOOP, ENOENT, ENOTDIR, S_IFREG
 from .console import stat_from_host
 from .hosterr import host_errno
-from .proc import proc_child, proc_pid_component, proc_stat
+from .proc import proc_lookup, proc_stat
 
 
 @dataclass(eq=False, slots=True)
@@ -91,14 +91,22 @@ def path_walk(base: str, path: str, follow: bool) -> str:
                     raise Errno(ENOENT)
                 done.pop()
             continue
-        if done and done[0] == "proc" and len(done) >= 2 and done[1].isdigit():
-            done = proc_child(done, c)       # inside a guest /proc/<pid>
+        if done and done[0] == "proc":
+            # Everything below /proc is the guest's own (fs/proc.py).
+            step = proc_lookup(done, c, not todo, follow)
+            if isinstance(step, str):        # a cwd/root link, followed
+                links += 1
+                if links > MAXSYMLINKS:
+                    raise Errno(ELOOP)
+                done = []
+                missing.clear()
+                todo.extend(reversed([t for t in step.split("/") if t and t != "."]))
+            else:
+                done = step
             continue
-        if done == ["proc"]:
-            pid_dir = proc_pid_component(c)
-            if pid_dir is not None:
-                done = ["proc", pid_dir]
-                continue
+        if not done and c == "proc":
+            done = ["proc"]
+            continue
         g = "/" + "/".join(done + [c])
         if g in ov.files:
             if todo:

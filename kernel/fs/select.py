@@ -17,7 +17,7 @@ from typing import Callable, Optional
 from ..mm.uaccess import copy_from_user, copy_to_user
 from ..panic import Errno
 from ..percpu import current
-from ..sched.core import ktime_get_ns
+from ..time.timekeeping import ktime_get_ns
 from ..sched.wait import BlockOn
 from ..signal import signal_pending
 from ..signal_sys import restore_saved_sigmask_unless, set_user_sigmask

@@ -20,6 +20,7 @@ from emu.paging import PTE_PFN_MASK, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW
 
 from ..task import task_struct
 from .memory import VM_SHARED, VM_WRITE, _PAGE_PROTNONE
+from .page_alloc import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES
 from .pgtable import KERNEL_SLOT
 
 _MAPPED = _PAGE_PRESENT | _PAGE_PROTNONE
@@ -173,6 +174,18 @@ class FrameAudit:
                                 slices, b"".join(map(ram.__getitem__, slices)))
         return summary
 
+    def check_rss(self, pt, mm, mapped: list[int]) -> None:
+        """The per-mm RSS counters (add_mm_counter) against the frames the
+        tables map: the total at every audit, kind by kind when it is off."""
+        if len(mapped) == mm.get_mm_rss():
+            return              # the kinds are compared when the total is off
+        kinds = bytes(map(self.K.alloc.page_kind.__getitem__, mapped))
+        for member in (MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES):
+            n = kinds.count(member)
+            if mm.rss_stat[member] != n:
+                self.fail("rss-counter", f"rss_stat[{member}] is {mm.rss_stat[member]} but "
+                          f"the tables map {n} such frames", self._mm_task(pt))
+
     def check_frames(self, full: bool = False) -> None:
         K = self.K
         alloc = K.alloc
@@ -199,6 +212,8 @@ class FrameAudit:
                     self.fail("mm-users", "a live mm whose page tables were freed",
                               self._mm_task(pt))
             tables, m, w, i, s = self._mm_summary(pt, mm)
+            if mm is not None:
+                self.check_rss(pt, mm, m)
             refs_l += tables
             mapped += m
             if w:
@@ -264,7 +279,7 @@ class FrameAudit:
         means every allocated frame has a holder; if they do not, name
         the frame nothing holds."""
         alloc = self.K.alloc
-        fl = alloc.free_list
+        fl = alloc.free_list + alloc.free_zeroed
         free = set(fl)
         if len(free) != len(fl):
             self.fail("frame-free-in-use", "a frame is on the free list twice")

@@ -78,6 +78,7 @@ class address_space:
         pfn = self.pages.get(pgoff)
         if pfn is None:
             pfn = alloc.alloc_frame()
+            alloc.page_kind[pfn] = 0          # MM_FILEPAGES, as a host file's
             chunk = bytes(self.node.data[pgoff << 12:(pgoff + 1) << 12])
             base = pfn << 12
             mem = alloc.machine.mem

@@ -17,6 +17,7 @@ from emu.paging import (
 
 from .. import state
 from ..panic import BUG
+from .page_alloc import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES
 from ..uapi import BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ def do_pte_missing(mm: "mm_struct", vma: "vm_area_struct", idx: int, va: int, fl
         pfn = vma.shm.find_or_create(pgoff)
         alloc.page_ref[pfn] += 1
         alloc.page_mapcount[pfn] += 1
+        mm.add_mm_counter(MM_SHMEMPAGES, 1)
         q[idx] = mk_pte(alloc, pfn, vf, bool(vf & VM_WRITE))
         vmstat.pgfault_shared += 1
         return
@@ -111,6 +113,7 @@ def do_pte_missing(mm: "mm_struct", vma: "vm_area_struct", idx: int, va: int, fl
             # the VMA is; stores reach the file (filemap.py).
             alloc.page_ref[src] += 1
             alloc.page_mapcount[src] += 1
+            mm.add_mm_counter(MM_FILEPAGES, 1)
             q[idx] = mk_pte(alloc, src, vf, bool(vf & VM_WRITE))
             vmstat.pgfault_shared += 1
             return
@@ -118,11 +121,13 @@ def do_pte_missing(mm: "mm_struct", vma: "vm_area_struct", idx: int, va: int, fl
             pfn = alloc.alloc_frame()
             alloc.machine.copy_frame(pfn, src)
             alloc.page_mapcount[pfn] += 1
+            mm.add_mm_counter(MM_ANONPAGES, 1)
             q[idx] = mk_pte(alloc, pfn, vf, True)
             vmstat.cow_copy += 1
         else:       # do_read_fault: the page-cache frame, read-only
             alloc.page_ref[src] += 1
             alloc.page_mapcount[src] += 1
+            mm.add_mm_counter(MM_FILEPAGES, 1)
             q[idx] = mk_pte(alloc, src, vf, False)
             vmstat.pgfault_file += 1
         return
@@ -134,6 +139,7 @@ def do_pte_missing(mm: "mm_struct", vma: "vm_area_struct", idx: int, va: int, fl
         return
     pfn = alloc.alloc_zeroed()
     alloc.page_mapcount[pfn] += 1
+    mm.add_mm_counter(MM_ANONPAGES, 1)
     q[idx] = mk_pte(alloc, pfn, vf, True)
     vmstat.pgfault_anon += 1
 
@@ -152,6 +158,7 @@ def do_wp_page(mm: "mm_struct", vma: "vm_area_struct", idx: int, pte: int) -> No
     if pfn == alloc.zero_pfn:
         new = alloc.alloc_zeroed()
         alloc.page_mapcount[new] += 1
+        mm.add_mm_counter(MM_ANONPAGES, 1)
         q[idx] = mk_pte(alloc, new, vma.vm_flags, True)
         vmstat.pgfault_anon += 1
         return
@@ -167,6 +174,8 @@ def do_wp_page(mm: "mm_struct", vma: "vm_area_struct", idx: int, pte: int) -> No
     if alloc.page_exec[pfn]:
         alloc.page_exec[new] = 1
     q[idx] = (new << 12) | keep | _PAGE_RW
+    mm.add_mm_counter(MM_ANONPAGES, 1)
+    mm.add_mm_counter(alloc.page_kind[pfn], -1)
     alloc.page_mapcount[pfn] -= 1
     alloc.put_page(pfn)
     vmstat.cow_copy += 1
@@ -224,13 +233,17 @@ def copy_page_range(dst: "mm_struct", src: "mm_struct", vma: "vm_area_struct") -
             continue
         di = dst.pt.pte_index(va, True)
         pfns = _mapped_pfns(big, mapped, n)
+        rss = dst.rss_stat
+        kind = alloc.page_kind
         for pfn in pfns:          # one more PTE maps each frame
             ref[pfn] += 1
             mapc[pfn] += 1
+            rss[kind[pfn]] += 1
         nz = pfns.count(zero)     # ... except the zero page, never counted
         if nz:
             ref[zero] -= nz
             mapc[zero] -= nz
+            rss[kind[zero]] -= nz
         if cow:
             rw = big & (mapped << 1)        # _PAGE_RW of the mapped entries
             if rw:
@@ -247,6 +260,8 @@ def zap_page_range(mm: "mm_struct", start: int, end: int) -> None:
     mem = alloc.machine.mem
     ref, mapc = alloc.page_ref, alloc.page_mapcount
     zero = alloc.zero_pfn
+    rss = mm.rss_stat
+    kind = alloc.page_kind
     for _va, i, n in mm.pt.pt_blocks(start, end, False):
         big, mapped = _block(mem, i, n)
         if not mapped:
@@ -256,6 +271,7 @@ def zap_page_range(mm: "mm_struct", start: int, end: int) -> None:
         for pfn in pfns:
             if pfn == zero:
                 continue
+            rss[kind[pfn]] -= 1
             # page_remove_rmap + put_page, inline: this loop runs once per
             # frame of every exiting process.
             mapc[pfn] -= 1

@@ -19,6 +19,7 @@ from .memory import (
     _MAPPED, VM_EXEC, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SHARED,
     VM_WRITE, change_protection, copy_page_range, zap_page_range,
 )
+from .page_alloc import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, NR_MM_COUNTERS
 from .pgtable import PageTables
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class ShmemObject:
         pfn = self.pages.get(pgoff)
         if pfn is None:
             pfn = self.alloc.alloc_zeroed()
+            self.alloc.page_kind[pfn] = MM_SHMEMPAGES
             self.pages[pgoff] = pfn
         return pfn
 
@@ -149,6 +151,12 @@ class mm_struct:
     mmap_base: int = MMAP_BASE
     exe_file: Optional["Inode"] = None
     exe_path: str = ""
+    # Resident pages by kind (rss_stat, indexed by MM_FILEPAGES ...), kept
+    # by add_mm_counter wherever a PTE gains or loses a frame; the high
+    # water marks of RSS and of total_vm (VmHWM, VmPeak) move with them.
+    rss_stat: list = field(default_factory=lambda: [0] * NR_MM_COUNTERS)
+    hiwater_rss: int = 0
+    hiwater_vm: int = 0
     # CPUs on which this address space is loaded (their TLBs cache it).
     cpus: set = field(default_factory=set)
     on_tlb_flush: Optional[Callable[["mm_struct"], None]] = None
@@ -202,10 +210,26 @@ class mm_struct:
         """Pages mapped by every VMA (mm->total_vm)."""
         return sum(v.vm_end - v.vm_start for v in self.vmas) >> 12
 
+    def add_mm_counter(self, member: int, value: int) -> None:
+        self.rss_stat[member] += value
+        if value > 0:
+            rss = self.get_mm_rss()
+            if rss > self.hiwater_rss:
+                self.hiwater_rss = rss
+
+    def get_mm_counter(self, member: int) -> int:
+        return self.rss_stat[member]
+
     def get_mm_rss(self) -> int:
-        """Resident pages: PTEs holding a frame other than the zero page
-        (MM_ANONPAGES + MM_FILEPAGES + MM_SHMEMPAGES), counted by walking
-        the tables -- only the OOM killer asks."""
+        """Resident pages (MM_FILEPAGES + MM_ANONPAGES + MM_SHMEMPAGES),
+        from the counters."""
+        r = self.rss_stat
+        return r[MM_FILEPAGES] + r[MM_ANONPAGES] + r[MM_SHMEMPAGES]
+
+    def walk_mm_rss(self) -> int:
+        """Resident pages counted by walking the tables: PTEs holding a
+        frame other than the zero page (--check compares it with the
+        counters)."""
         q = self.pt.q
         zero = self.alloc.zero_pfn
         n = 0
@@ -295,6 +319,7 @@ class mm_struct:
         vma = vm_area_struct(addr, addr + length, vm_flags, pgoff, file, shm, name)
         vma.get_refs()
         self.insert_vma(vma)
+        self.hiwater_vm = max(self.hiwater_vm, self.total_vm())
         return addr
 
     def mprotect(self, start: int, end: int, vm_flags: int) -> None:
@@ -360,6 +385,7 @@ class mm_struct:
         heap = self.find_vma(oldbrk - 1) if oldbrk > self.start_brk else None
         if heap is not None and heap.name == "[heap]" and heap.vm_end == oldbrk:
             heap.vm_end = newbrk
+            self.hiwater_vm = max(self.hiwater_vm, self.total_vm())
         else:
             self.do_mmap(oldbrk, newbrk - oldbrk, VM_READ | VM_WRITE, True, name="[heap]")
         self.brk = brk
@@ -394,6 +420,7 @@ class mm_struct:
                      "mmap_base", "exe_path"):
             setattr(new, name, getattr(self, name))
         new.on_tlb_flush = self.on_tlb_flush
+        new.hiwater_vm = self.total_vm()
         new.exe_file = self.exe_file.get() if self.exe_file is not None else None
         try:
             for vma in self.vmas:
@@ -404,6 +431,7 @@ class mm_struct:
                 new.vmas.append(copy)
                 new.starts.append(copy.vm_start)
                 copy_page_range(new, self, vma)
+            new.hiwater_rss = new.get_mm_rss()
         except BaseException:
             new.exit_mmap()
             raise

@@ -17,6 +17,8 @@ class VmStat:
     pgfault_kernel: int = 0    # faults taken by uaccess on the guest's behalf
     pgcache_read: int = 0      # file pages read into the page cache (a frame each)
     pgcache_dropped: int = 0   # clean unmapped page-cache frames dropped under pressure
+    oom_reaped: int = 0        # pages the OOM reaper freed before their owner exited
+    pgzero_ahead: int = 0      # free frames the zeroing kworker cleared ahead of time
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

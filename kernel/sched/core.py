@@ -10,8 +10,7 @@ seed give the same schedule.
 """
 from __future__ import annotations
 
-import heapq
-import struct
+import time as host_time
 from typing import Callable, Optional
 
 from emu.machine import EMU_UNTIL
@@ -21,30 +20,21 @@ from ..percpu import cpu_struct, set_running_cpu
 from ..task import (
     TASK_DEAD, TASK_INTERRUPTIBLE, TASK_KILLABLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE, task_struct,
 )
+from ..time.timekeeping import (  # noqa: F401  (ktime_get_ns: imported from here too)
+    BLOCK_NS, COUNTERS as _COUNTERS, COUNTERS_OFF as _COUNTERS_OFF, ktime_get_ns,
+)
+from ..time.hrtimer import (
+    HRTIMER_NORESTART, hrtimer, hrtimer_next_expiry, hrtimer_run_queues, hrtimer_start,
+)
 from .wait import BlockOn, add_wait, remove_wait
 
-# Virtual time (ns): each basic block, syscall and trap costs a fixed amount.
-BLOCK_NS = 2
-SYSCALL_NS = 150
-TRAP_NS = 400
 RDTSC_NS = 20
-_COUNTERS = struct.Struct("<QqQQ")   # blocks, slice_left, syscalls, traps
-_COUNTERS_OFF = 13 * 8
 
+MIN_SLICE = 64           # blocks: the shortest slice a timer asks for
 SOLO_RUNS = 4            # long slices alone before the block hook goes
 SOLO_SLICE = 1_000_000   # blocks
 UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED = 6, 7, 8
 UC_ERR_INSN_INVALID = 10
-
-
-def ktime_get_ns() -> int:
-    """Virtual monotonic time: advances with executed work only."""
-    K = state.K
-    t = K.idle_ns
-    for cpu in K.cpus:
-        blocks, _left, sysc, traps = _COUNTERS.unpack_from(cpu.hw.shared, _COUNTERS_OFF)
-        t += blocks * BLOCK_NS + sysc * SYSCALL_NS + traps * TRAP_NS
-    return t
 
 
 def rdtsc_virtual() -> int:
@@ -88,6 +78,9 @@ def wake_up_state(tsk: task_struct, mask: int) -> bool:
     if not tsk.state & mask:
         return False
     remove_wait(tsk)
+    t = tsk.sleep_timer
+    if t is not None:
+        t.seq = 0                # hrtimer_cancel: woken before its timeout
     tsk.state = TASK_RUNNING
     cpu = state.K.cpus[tsk.cpu]
     cpu.rq.append(tsk)
@@ -111,25 +104,39 @@ def sleep_on(tsk: task_struct, b: BlockOn) -> None:
     add_wait(tsk, b.queues)
     tsk.timed_out = False
     if b.deadline >= 0:
-        K = state.K
         tsk.timeout = b.deadline
-        K.timer_seq += 1
-        heapq.heappush(K.timers, (b.deadline, K.timer_seq, tsk))
+        t = tsk.sleep_timer
+        if t is None:
+            t = tsk.sleep_timer = hrtimer(hrtimer_wakeup, tsk)
+        hrtimer_start(t, b.deadline)
     else:
         tsk.timeout = -1
 
 
-def run_timers(now: int) -> None:
-    K = state.K
-    while K.timers and K.timers[0][0] <= now:
-        deadline, _seq, tsk = heapq.heappop(K.timers)
-        if tsk.timeout == deadline and tsk.state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE):
-            tsk.timed_out = True
-            tsk.timeout = -1
-            wake_up_process(tsk)
+def hrtimer_wakeup(t: hrtimer) -> int:
+    """A sleeper's timeout: wake it with timed_out set."""
+    tsk = t.data
+    if tsk.state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE):
+        tsk.timed_out = True
+        tsk.timeout = -1
+        wake_up_process(tsk)
+    return HRTIMER_NORESTART
 
 
 # --- the loop --------------------------------------------------------------
+
+def idle_until(expiry: int) -> None:
+    """No task can run: let time pass up to the next timer.  The virtual
+    clock jumps there; under --realtime the host's clock is waited for
+    (in short steps, so --timeout is still checked)."""
+    K = state.K
+    if K.realtime_base:
+        left = expiry - ktime_get_ns()
+        if left > 0:
+            host_time.sleep(min(left, 50_000_000) / 1e9)
+        return
+    K.idle_ns += max(0, expiry - ktime_get_ns())
+
 
 def pick_next_task(cpu: cpu_struct) -> task_struct | None:
     rq = cpu.rq
@@ -206,6 +213,8 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
     from ..signal import signal_pending
     from ..signal_64 import exit_to_user_mode
     from ..traps import handle_emu_error
+    from ..time.posix_cpu_timers import posix_cpu_timers_left, run_posix_cpu_timers
+    from .cputime import account_start, account_stop
 
     K = state.K
     hw = cpu.hw
@@ -222,25 +231,32 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
             break
         if cpu.deferred_mm:      # a task died outside a hook (signal delivery)
             finish_mm_drop(cpu)
-        if K.timers:
-            run_timers(ktime_get_ns())
+        expiry = hrtimer_next_expiry()
+        if expiry is not None:
+            now = ktime_get_ns()
+            if expiry <= now:
+                hrtimer_run_queues(now)
         host_wait = bool(K.host_input) and host_input_waiting()
         if host_wait:
             wake_host_input()
         tsk = pick_next_task(cpu)
         if tsk is None:
-            if host_wait:
-                # Every task sleeps and some wait on host input: the
-                # clock follows the wall clock until input or a timer.
-                idle_on_host_input(K.timers[0][0] - ktime_get_ns() if K.timers else -1)
+            expiry = hrtimer_next_expiry()
+            # Every task sleeps and some wait on host input: the clock
+            # follows the wall clock until input or a timer.
+            if host_wait and idle_on_host_input(
+                    max(0, expiry - ktime_get_ns()) if expiry is not None else -1):
                 continue
-            if K.timers:
-                # Idle: jump virtual time to the next deadline.
-                now = ktime_get_ns()
-                K.idle_ns += max(0, K.timers[0][0] - now)
+            if expiry is not None:
+                idle_until(expiry)
                 continue
             K.stop_reason = "deadlock: every task is asleep with nothing to wake it"
             break
+        if tsk.kthread is not None:
+            # A kernel thread: Python code, no user context to load.
+            from ..kthread import run_kthread
+            run_kthread(cpu, tsk)
+            continue
         cpu.curr = tsk
         cpu.need_resched = False
         context_switch(cpu, tsk)
@@ -264,11 +280,18 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
         # stays on while the CPU keeps alternating between one and several
         # runnable tasks (fork/exit, create/join), and goes only after
         # SOLO_RUNS consecutive long slices with nobody else to run.
-        if cpu.rq or K.timers or host_wait:
+        expiry = hrtimer_next_expiry()
+        sig = tsk.signal
+        cpu_left = posix_cpu_timers_left(tsk) if tsk.cpu_timers or sig.cpu_timers else -1
+        if cpu.rq or expiry is not None or cpu_left >= 0 or sig.cputime_watched or host_wait:
             n = slice_blocks if rng is None else rng.randint(slice_blocks // 2, slice_blocks * 3 // 2)
-            if K.timers:
-                left = (K.timers[0][0] - ktime_get_ns()) // BLOCK_NS
-                n = max(1, min(n, left))
+            # Up to the next expiry, but never less than MIN_SLICE: a timer
+            # re-armed every nanosecond must not stop the guest after
+            # every block (Linux's hrtimer has a minimum delta too).
+            if expiry is not None and not K.realtime_base:
+                n = max(MIN_SLICE, min(n, (expiry - ktime_get_ns()) // BLOCK_NS))
+            if cpu_left >= 0:
+                n = max(MIN_SLICE, min(n, cpu_left // BLOCK_NS))
             cpu.solo_runs = 0
             cpu.block_hook = True
             glue.set_slice(n)
@@ -287,7 +310,11 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
             K.alloc.tb_dirty = False
             for c in K.cpus:
                 c.hw.glue.flush_tb()
+        account_start(cpu, tsk)
         err = hw.resume(EMU_UNTIL)
+        account_stop(cpu, tsk)
+        if (tsk.cpu_timers or sig.cpu_timers) and not tsk.exit_state:
+            run_posix_cpu_timers(tsk)
         if cpu.deferred_mm:
             finish_mm_drop(cpu)
         if err:

@@ -45,6 +45,9 @@ class wait_queue_entry:
     it counts as a wake-up."""
     func: Callable[["wait_queue_entry", int], bool]
     private: object = None
+    # Does a task wait on what this entry feeds (epoll: a task in
+    # epoll_wait, or a poller of the epoll)?  None: always.
+    waiting: Optional[Callable[[], bool]] = None
 
 
 def add_wait_queue(wq: wait_queue_head, entry: wait_queue_entry) -> None:

@@ -443,6 +443,75 @@ def _nanosleep() -> st.SearchStrategy[Record]:
             lambda t: (SYSCALL_NR["clock_nanosleep"], [(K_LIT, t[0]), (K_LIT, t[1]), t[2], t[3]])))
 
 
+def _waits() -> st.SearchStrategy[Record]:
+    """poll, select, epoll, eventfd and signalfd with bounded timeouts
+    (0 or 1 ms, or a TIMESPECS entry, never none), wild sets and events."""
+    short_ms = lit([0, 1])
+    bounded = st.one_of(st.sampled_from(range(len(TIMESPECS))).map(
+        lambda i: (K_BUF, TIMESPEC_BASE + 16 * i)), lit(WILD_PTRS[1:]))
+    nfds = st.one_of(lit([0, 1, 2, 8, 64, 1024, 1 << 20, -1, U64]), st.integers(0, 70).map(
+        lambda v: (K_LIT, v)))
+    setsize = lit([8, 0, 4, U64])
+    maybe = st.one_of(st.just((K_LIT, 0)), buf(), ptr())
+    return st.one_of(
+        _rec("poll", st.one_of(buf(), ptr()), nfds, short_ms),
+        _rec("ppoll", st.one_of(buf(), ptr()), nfds, bounded, maybe, setsize),
+        _rec("select", nfds, maybe, maybe, maybe, bounded),
+        _rec("pselect6", nfds, maybe, maybe, maybe, bounded, maybe),
+        _rec("epoll_create1", lit([0, 0o2000000, 1, U64])),
+        _rec("epoll_create", lit([0, 1, -1, 1 << 31])),
+        _rec("epoll_ctl", fd(), lit([1, 2, 3, 0, 4, U64]), fd(), st.one_of(buf(), ptr())),
+        _rec("epoll_wait", fd(), st.one_of(buf(), ptr()), lit([1, 8, 0, -1, 1 << 30]), short_ms),
+        _rec("epoll_pwait", fd(), st.one_of(buf(), ptr()), lit([1, 8, 0, -1]), short_ms, maybe,
+             setsize),
+        _rec("epoll_pwait2", fd(), st.one_of(buf(), ptr()), lit([1, 8, 0, -1]), bounded, maybe,
+             setsize),
+        _rec("eventfd2", word(), lit([0, 1, 0o4000, 0o2000000, 0o4001, 2, U64])),
+        _rec("eventfd", word()),
+        _rec("signalfd4", st.one_of(lit([-1]), fd()), st.one_of(buf(), ptr()), lit([8, 4, 0, U64]),
+             lit([0, 0o4000, 0o2000000, 1, U64])),
+    )
+
+
+def _timers() -> st.SearchStrategy[list[Record]]:
+    """Clocks and timers: timer_create with a STORE-built sigevent (any
+    notify, signal and thread id), the timer_* calls on small ids,
+    itimers, alarm, timerfds, CPU clocks, times and getrusage."""
+    sev = STRUCT_BASE + 0x600
+    clock = st.one_of(st.integers(0, 12), st.sampled_from([-2, -6, -14, -8, (1 << 31) - 1,
+                                                            -(1 << 31), U64])).map(lambda v: (K_LIT, v))
+    tid = st.one_of(st.integers(0, 6), st.sampled_from([-1, 99999, U64])).map(lambda v: (K_LIT, v))
+    notify = st.sampled_from([0, 1, 2, 4, 3, 99, -1])
+    signo = st.sampled_from([0, 1, 9, 14, 17, 34, 64, 65, -1])
+    itspec = st.one_of(st.integers(0, len(TIMESPECS) - 2).map(
+        lambda i: (K_BUF, TIMESPEC_BASE + 16 * i)), st.just((K_LIT, 0)), lit(WILD_PTRS))
+    small = st.one_of(st.integers(0, 3), st.sampled_from([-1, 12345, U64])).map(lambda v: (K_LIT, v))
+    out = st.one_of(st.just((K_LIT, 0)), buf(), ptr())
+    flags = lit([0, 1, 2, 3, 0o4000, 0o2000000, U64])
+    return st.one_of(
+        st.tuples(clock, notify, signo, tid, st.one_of(st.just((K_BUF, sev)), st.just((K_LIT, 0)),
+                                                        ptr()), out).map(
+            lambda t: [(STORE, [(K_LIT, sev), (K_LIT, 7)]),
+                       (STORE, [(K_LIT, sev + 8), (K_LIT, (t[2] & 0xFFFFFFFF) | (t[1] & 0xFFFFFFFF) << 32)]),
+                       (STORE, [(K_LIT, sev + 16), t[3]]),
+                       (SYSCALL_NR["timer_create"], [t[0], t[4], t[5]])]),
+        _rec("timer_settime", small, flags, itspec, out).map(lambda r: [r]),
+        _rec("timer_gettime", small, out).map(lambda r: [r]),
+        _rec("timer_getoverrun", small).map(lambda r: [r]),
+        _rec("timer_delete", small).map(lambda r: [r]),
+        _rec("setitimer", lit([0, 1, 2, 3, -1]), itspec, out).map(lambda r: [r]),
+        _rec("getitimer", lit([0, 1, 2, 3, -1]), out).map(lambda r: [r]),
+        _rec("alarm", lit([0, 1, 2, 1 << 31, U64])).map(lambda r: [r]),
+        _rec("timerfd_create", clock, flags).map(lambda r: [r]),
+        _rec("timerfd_settime", fd(), flags, itspec, out).map(lambda r: [r]),
+        _rec("timerfd_gettime", fd(), out).map(lambda r: [r]),
+        _rec("clock_gettime", clock, out).map(lambda r: [r]),
+        _rec("clock_getres", clock, out).map(lambda r: [r]),
+        _rec("times", out).map(lambda r: [r]),
+        _rec("getrusage", lit([0, 1, -1, 2, -2, U64]), out).map(lambda r: [r]),
+    )
+
+
 BLOCKING_OR_EXEC = {"execve", "execveat", "pause", "rt_sigsuspend", "exit", "exit_group",
                     "nanosleep", "clock_nanosleep", "vfork", "fork", "clone", "clone3",
                     "rt_sigreturn", "futex", "wait4", "waitid", "select", "poll", "ppoll",
@@ -583,11 +652,11 @@ def _one() -> st.SearchStrategy[list[Record]]:
     leave = st.one_of(_rec("exit", word()), _rec("exit_group", word()))
     base = st.one_of(_files(), _files(), _rw(), _mm(), _mm(), _mm(), _proc(), _proc(),
                      _touch(), _fork(), _fork(), _wait(), _wait(), _futex(), _kill(),
-                     _nanosleep(), _clone(), _rec("vfork"), _any(), _any())
+                     _nanosleep(), _clone(), _rec("vfork"), _any(), _any(), _waits())
     single = st.integers(0, 99).flatmap(lambda k: leave if k < 2 else base)
     group = st.one_of(single.map(lambda r: [r]), single.map(lambda r: [r]),
                       single.map(lambda r: [r]), _clone3(), _sigaction(), _iov(), _signals(),
-                      _creds())
+                      _timers(), _creds())
     # exec ends the program that runs it: 3 % of groups.
     return st.integers(0, 99).flatmap(lambda k: _exec() if k < 3 else group)
 
@@ -607,6 +676,6 @@ def signal_programs(max_size: int = 30) -> st.SearchStrategy[list[Record]]:
                     _kill().map(lambda r: [r]), _kill().map(lambda r: [r]),
                     mask.map(lambda r: [r]), _fork().map(lambda r: [r]),
                     _wait().map(lambda r: [r]), _touch().map(lambda r: [r]),
-                    _nanosleep().map(lambda r: [r]))
+                    _nanosleep().map(lambda r: [r]), _timers(), _waits().map(lambda r: [r]))
     return st.lists(one, min_size=1, max_size=max_size).map(
         lambda groups: [r for g in groups for r in g])

@@ -54,13 +54,15 @@ def _tinyunix(*args: str) -> list[str]:
     return [*cmd, "run", "--check", "--timeout", "100", *args]
 
 
-def test_slow_stdin_poll(guests):
-    """Lines arrive 0.2 s apart; the guest polls between them while its
-    child keeps running; the same lines come out as natively."""
+@pytest.mark.parametrize("how", ["poll", "epoll"])
+def test_slow_stdin_poll(guests, how):
+    """Lines arrive 0.2 s apart; the guest polls (or epoll_waits, edge-
+    triggered) between them while its child keeps running; the same
+    lines come out as natively."""
     prog = str(guests / "poll_stdin")
     chunks = [b"first line\nsec", b"ond line\n", b"third\n"]
-    native = _feed([prog], chunks, 0.2)
-    emulated = _feed(_tinyunix(prog), chunks, 0.2)
+    native = _feed([prog, how], chunks, 0.2)
+    emulated = _feed(_tinyunix(prog, how), chunks, 0.2)
     assert emulated[0] == native[0], emulated[1].decode(errors="replace")[-2000:]
     assert emulated[2] == native[2] == 0
     assert native[0].startswith(b"FIRST LINE\nSECOND LINE\nTHIRD\neof")

@@ -17,6 +17,8 @@ from kernel.fork import (
     kernel_clone_args,
 )
 from kernel.panic import Errno
+from kernel.pid import PidAllocator
+from kernel.pid_namespace import pid_namespace
 from kernel.task import task_struct
 from kernel.uapi import (
     CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_CLEAR_SIGHAND, CLONE_DETACHED, CLONE_FILES,
@@ -34,11 +36,21 @@ def _task(pid: int) -> task_struct:
     return task_struct(pid=pid, tgid=pid)
 
 
+@pytest.fixture(autouse=True)
+def kernel_state(monkeypatch):
+    """The little of a kernel the checks read: the initial pid namespace."""
+    k = SimpleNamespace(pids=PidAllocator(32768), tasks={}, ns_inum_next=0xF0000000,
+                        opts=SimpleNamespace(pid_max=32768))
+    k.init_pid_ns = pid_namespace(0, None, k.pids, k.tasks)
+    monkeypatch.setattr(state, "K", k, raising=False)
+    return k
+
+
 def clone_errno(flags: int, parent: task_struct, tls: int = 0) -> Optional[int]:
     """The errno copy_process's checks give, in its order, or None."""
     try:
         check_clone_flags(flags, parent)
-        copy_namespaces(flags)
+        copy_namespaces(flags, parent)
         copy_thread_tls(flags, tls)
     except Errno as e:
         return e.errno
@@ -46,8 +58,9 @@ def clone_errno(flags: int, parent: task_struct, tls: int = 0) -> Optional[int]:
 
 
 # (flags, errno as root) -- every case is what Linux gives a root caller,
-# except where a namespace would be made: there we give EPERM (no
-# namespaces yet), which is what Linux gives a caller without CAP_SYS_ADMIN.
+# except where a namespace other than a pid namespace would be made: there
+# we give EPERM (not implemented), which is what Linux gives a caller
+# without CAP_SYS_ADMIN.
 FLAG_TABLE = [
     (0, OK),
     (CLONE_VM, OK),
@@ -79,7 +92,8 @@ FLAG_TABLE = [
     (CLONE_NEWNS, EPERM),
     (CLONE_NEWUTS, EPERM),
     (CLONE_NEWIPC, EPERM),
-    (CLONE_NEWPID, EPERM),
+    (CLONE_NEWPID, OK),
+    (CLONE_NEWPID | CLONE_NEWUTS, EPERM),
     (CLONE_NEWNET, EPERM),
     (CLONE_NEWCGROUP, EPERM),
     (CLONE_NEWUSER, EPERM),
@@ -181,20 +195,40 @@ def test_clone3_stack_starts_at_its_top() -> None:
     ([400], OK), ([1], OK),                 # taking the pid (EEXIST if used) comes later
     ([0], EINVAL), ([-5], EINVAL), ([32768], EINVAL), ([400, 401], EINVAL),
 ])
-def test_set_tid(monkeypatch, root, set_tid: list[int], errno: Optional[int]) -> None:
-    monkeypatch.setattr(state, "K", SimpleNamespace(pids=SimpleNamespace(pid_max=32768)),
-                        raising=False)
+def test_set_tid(kernel_state, root, set_tid: list[int], errno: Optional[int]) -> None:
     try:
-        check_set_tid(set_tid)
+        check_set_tid(set_tid, kernel_state.init_pid_ns)
     except Errno as e:
         assert e.errno == errno
     else:
         assert errno is None
 
 
-def test_set_tid_needs_privilege(monkeypatch, user) -> None:
-    monkeypatch.setattr(state, "K", SimpleNamespace(pids=SimpleNamespace(pid_max=32768)),
-                        raising=False)
+def test_set_tid_needs_privilege(kernel_state, user) -> None:
     with pytest.raises(Errno) as ei:
-        check_set_tid([400])
+        check_set_tid([400], kernel_state.init_pid_ns)
     assert ei.value.errno == EPERM
+
+
+def test_set_tid_one_per_namespace_level(kernel_state, root) -> None:
+    """In a namespace two levels down, set_tid may name three pids,
+    innermost first, each checked against its level's pid_max."""
+    ns1 = pid_namespace(1, kernel_state.init_pid_ns, PidAllocator(32768))
+    ns2 = pid_namespace(2, ns1, PidAllocator(100))
+    check_set_tid([5, 400, 401], ns2)
+    for bad in ([5, 400, 401, 402], [100, 400, 401], [5, 0]):
+        with pytest.raises(Errno) as ei:
+            check_set_tid(bad, ns2)
+        assert ei.value.errno == EINVAL
+
+
+def test_nesting_stops_at_linux_depth(kernel_state) -> None:
+    from kernel.pid_namespace import MAX_PID_NS_LEVEL, create_pid_namespace
+    from kernel.uapi import ENOSPC
+    ns = kernel_state.init_pid_ns
+    for _ in range(MAX_PID_NS_LEVEL):
+        ns = create_pid_namespace(ns)
+    assert ns.level == MAX_PID_NS_LEVEL
+    with pytest.raises(Errno) as ei:
+        create_pid_namespace(ns)
+    assert ei.value.errno == ENOSPC

@@ -19,6 +19,7 @@ from kernel.futex import (
     futex_q, futex_requeue, futex_wake_key, sys_futex,
 )
 from kernel.panic import Errno
+from kernel.time.timekeeping import REALTIME_BASE_NS
 from kernel.sched.wait import add_wait
 from kernel.task import signal_struct, task_struct
 from kernel.uapi import EAGAIN, EFAULT, EINVAL, ENOSYS, ERESTART_RESTARTBLOCK, ERESTARTSYS
@@ -121,7 +122,8 @@ def sched(monkeypatch, mem) -> Sched:
     s = Sched()
     monkeypatch.setattr(futex, "wake_up_process", s.wake_up_process)
     monkeypatch.setattr(futex, "get_futex_key", lambda uaddr, flags, write=False: ("k", uaddr))
-    monkeypatch.setattr(state, "K", SimpleNamespace(futex_queues={}, futex_q={}))
+    monkeypatch.setattr(state, "K", SimpleNamespace(futex_queues={}, futex_q={},
+                                                    real_offset=REALTIME_BASE_NS))
     return s
 
 
