@@ -224,7 +224,7 @@ def exec_binprm(tsk: task_struct, bprm: linux_binprm, envp: list[bytes]) -> None
             action[i] = SIG_IGNORE_ACTION if ka.handler == SIG_IGN else SIG_DEFAULT_ACTION
     K.counters["execs"] += 1
     if K.listeners:
-        K.emit("exec", task=tsk, path=bprm.gpath)
+        K.emit("exec", task=tsk, path=bprm.gpath, argv=bprm.argv, envc=len(envp))
 
 
 def copy_strings(ptrs: list[int], total: int, limit: int) -> tuple[list[bytes], int]:

@@ -72,10 +72,11 @@ def exc_page_fault(cpu: cpu_struct, tsk: task_struct, addr: int, err: int, rip: 
         raise BUG(f"exc_page_fault: supervisor fault at {addr:#x} rip {rip:#x} err {err:#x}")
     flags = (FAULT_WRITE if err & PF_WRITE else 0) | (FAULT_EXEC if err & PF_INSTR else 0)
     try:
-        handle_mm_fault(tsk.mm, addr, flags)
+        how = handle_mm_fault(tsk.mm, addr, flags)
     except Segv as s:
         if K.listeners:
-            K.emit("segv", task=tsk, addr=addr, rip=rip, err=err)
+            K.emit("segv", task=tsk, addr=addr, rip=rip, err=err, access=_access(err),
+                   vma=tsk.mm.find_vma(addr), signo=s.signo, code=s.code)
         # set_signal_archinfo: a user access to the kernel half always
         # reads as a protection fault.
         if addr >= TASK_SIZE:
@@ -89,8 +90,14 @@ def exc_page_fault(cpu: cpu_struct, tsk: task_struct, addr: int, err: int, rip: 
         oom_kill(cpu, tsk)
         return
     if K.listeners:
-        K.emit("fault", task=tsk, addr=addr, rip=rip, err=err)
+        K.emit("fault", task=tsk, addr=addr, rip=rip, err=err, access=_access(err),
+               vma=tsk.mm.find_vma(addr), how=how)
     cpu.hw.glue.flush_tlb()
+
+
+def _access(err: int) -> str:
+    """The access a #PF error code describes."""
+    return "exec" if err & PF_INSTR else "write" if err & PF_WRITE else "read"
 
 
 def oom_kill(cpu: cpu_struct, tsk: task_struct) -> None:
