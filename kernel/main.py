@@ -33,6 +33,7 @@ from . import exec as _exec, exit as _exit, fork as _fork, futex as _futex, sign
 from . import nsproxy as _nsproxy  # noqa: F401,E402
 from . import sys as _sys  # noqa: F401,E402
 from .sched import syscalls as _sched_syscalls  # noqa: F401,E402
+from .mm import memfd as _memfd, mlock as _mlock, mremap as _mremap, msync as _msync  # noqa: F401,E402
 from . import capability as _capability, groups as _groups  # noqa: F401,E402
 from .time import hrtimer as _hrtimer, itimer as _itimer, posix_timers as _posix_timers  # noqa: F401,E402
 from .time import posix_cpu_timers as _posix_cpu_timers, time as _time  # noqa: F401,E402
@@ -121,7 +122,7 @@ def start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes]
 
 def _start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes],
                  cwd: str) -> task_struct:
-    from .exec import exec_binprm, open_exec
+    from .exec import exec_binprm, prepare_binprm
     init = K.init_task
     pid = K.pids.alloc_pid()
     t = task_struct(pid=pid, tgid=pid, comm=os.path.basename(gpath)[:15])
@@ -146,8 +147,7 @@ def _start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes
     cpu = K.cpus[0]
     cpu.curr = t
     try:
-        ino, img = open_exec(gpath)
-        exec_binprm(t, gpath, ino, img, argv, envp)
+        exec_binprm(t, prepare_binprm(gpath, gpath, argv), envp)
     finally:
         cpu.curr = None
     init.children.append(t)

@@ -10,6 +10,7 @@ EISDIR, EINVAL, ENFILE, EMFILE, ENOTTY, ETXTBSY, EFBIG, ENOSPC, ESPIPE, EROFS = 
 EMLINK, EPIPE, EDOM, ERANGE = range(31, 35)
 EDEADLK, ENAMETOOLONG, ENOLCK, ENOSYS, ENOTEMPTY, ELOOP = 35, 36, 37, 38, 39, 40
 ENODATA, ETIME, EOVERFLOW, ENOTSOCK, EOPNOTSUPP, ETIMEDOUT = 61, 62, 75, 88, 95, 110
+ELIBBAD = 80
 # Kernel-internal (include/linux/errno.h): a syscall interrupted by a
 # signal returns one of these; the way back to user mode turns it into a
 # restart or EINTR, so the guest never sees them.

@@ -20,6 +20,7 @@ from ..uapi import (
     S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, UTIME_NOW, UTIME_OMIT,
 )
 from ..cred import CAP_CHOWN, CAP_FOWNER, capable, current_cred, in_group_p
+from ..mm.filemap import filemap_sync, filemap_update, truncate_pagecache
 from .file import file
 from .namei import guest_abspath
 from .overlay import OverlayNode, copy_up, current_time, overlay_room
@@ -236,10 +237,12 @@ def do_truncate(node: OverlayNode, length: int) -> int:
     grow = length - len(node.data)
     if grow > overlay_room():
         raise Errno(EFBIG)
+    filemap_sync(node)                 # what shared mappings stored comes first
     if grow > 0:
         node.data += bytes(grow)
     else:
         del node.data[length:]
+        truncate_pagecache(node, length)
     node.mtime = node.ctime = current_time()
     return 0
 
@@ -291,7 +294,9 @@ def sys_fallocate(fd: c_int, mode: c_int, offset: off_t, len_: off_t) -> int:
     if mode & FALLOC_FL_PUNCH_HOLE:
         stop = min(end, len(node.data))
         if offset < stop:
+            filemap_sync(node)
             node.data[offset:stop] = bytes(stop - offset)
+            filemap_update(node, offset, stop)
     elif end > len(node.data) and not mode & FALLOC_FL_KEEP_SIZE:
         do_truncate(node, end)
     node.mtime = node.ctime = current_time()

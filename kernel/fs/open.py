@@ -30,6 +30,7 @@ from .overlay import (
     node_stat, overlay, overlay_room, ovl_stat, parent_of,
 )
 from .proc import proc_open, proc_readlink
+from ..mm.filemap import filemap_sync, filemap_update, truncate_pagecache
 
 F_OK, X_OK, W_OK, R_OK = 0, 1, 2, 4
 
@@ -69,11 +70,13 @@ class OverlayOps(FileOps):
 
     def read(self, f: file, n: int) -> bytes:
         node: OverlayNode = f.private
+        filemap_sync(node)     # what MAP_SHARED mappings stored
         data = bytes(node.data[f.f_pos:f.f_pos + n])
         f.f_pos += len(data)
         return data
 
     def pread(self, f: file, n: int, pos: int) -> bytes:
+        filemap_sync(f.private)
         return bytes(f.private.data[pos:pos + n])
 
     def write(self, f: file, data: bytes) -> int:
@@ -86,9 +89,11 @@ class OverlayOps(FileOps):
             raise Errno(ENOSPC)
         data = data[:room]
         end = f.f_pos + len(data)
+        filemap_sync(node)
         if len(node.data) < f.f_pos:
             node.data += bytes(f.f_pos - len(node.data))
         node.data[f.f_pos:end] = data
+        filemap_update(node, f.f_pos, end)    # every mapping sees it at once
         f.f_pos = end
         return len(data)
 
@@ -184,7 +189,9 @@ def do_filp_open(dfd: int, path: str, flags: int, mode: int) -> file:
     if kind != S_IFREG:
         raise Errno(ENXIO)
     if flags & O_TRUNC and node.data:
+        filemap_sync(node)
         node.data.clear()
+        truncate_pagecache(node, 0)
         node.mtime = node.ctime = current_time()
     return file(OverlayOps(), flags, node, path=g)
 
