@@ -40,6 +40,8 @@ from .time import posix_cpu_timers as _posix_cpu_timers, time as _time  # noqa: 
 from .fs import timerfd as _timerfd  # noqa: F401,E402
 from . import setid as _setid, signal_64 as _signal_64, signal_sys as _signal_sys  # noqa: F401,E402
 from .fs import file as _file, open as _open, pipe as _pipe, read_write as _rw, stat as _stat  # noqa: F401,E402
+from .fs import attr as _attr, dir as _dir, locks as _locks, namei_sys as _namei_sys  # noqa: F401,E402
+from .fs import statfs as _statfs  # noqa: F401,E402
 from .fs import eventfd as _eventfd, eventpoll as _eventpoll, select as _select, signalfd as _signalfd  # noqa: F401,E402
 
 
