@@ -4,7 +4,8 @@
  * handled signal ends a sleep early with EINTR and the time left written,
  * an absolute sleep in the past returns at once, and the errno cases
  * (EINVAL for a bad timespec or clock, EOPNOTSUPP for a clock that cannot
- * sleep, EFAULT for a bad pointer).  Only facts, never raw times.
+ * sleep, EFAULT for a bad pointer); a sleep stopped by SIGSTOP goes on
+ * after SIGCONT through restart_syscall.  Only facts, never raw times.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,5 +130,32 @@ int main(void)
 	printf("clock_nanosleep other flag bits ignored: %ld\n",
 	       raw_clock_nanosleep(CLOCK_MONOTONIC, 6, &(struct timespec){0, 1000}, NULL));
 	printf("clock_nanosleep bad pointer: %ld\n", raw_clock_nanosleep(CLOCK_MONOTONIC, 0, (void *)16, NULL));
+
+	/* No handler runs for SIGSTOP/SIGCONT: the child's nanosleep is
+	 * restarted through restart_syscall and sleeps to the same end. */
+	fflush(stdout);
+	int p[2];
+	pipe(p);
+	pid_t pid = fork();
+	if (pid == 0) {
+		long long t = now_ns(CLOCK_MONOTONIC);
+		write(p[1], "x", 1);
+		struct timespec r300 = {0, 300000000}, left = {0, 0};
+		int rr = nanosleep(&r300, &left);
+		_exit(rr == 0 && now_ns(CLOCK_MONOTONIC) - t >= 300000000 ? 0 : 1);
+	}
+	char c;
+	read(p[0], &c, 1);
+	struct timespec d = {0, 50000000};
+	nanosleep(&d, NULL);
+	kill(pid, SIGSTOP);
+	int st;
+	waitpid(pid, &st, WUNTRACED);
+	printf("sleeping child stopped: %s\n", yes(WIFSTOPPED(st)));
+	nanosleep(&d, NULL);
+	kill(pid, SIGCONT);
+	waitpid(pid, &st, 0);
+	printf("its nanosleep went on after SIGCONT and lasted 300ms: %s\n",
+	       yes(WIFEXITED(st) && WEXITSTATUS(st) == 0));
 	return 0;
 }

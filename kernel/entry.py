@@ -22,7 +22,7 @@ from .sched.wait import BlockOn
 from .signal import fatal_signal_pending, signal_pending
 from .signal_64 import exit_to_user_mode_in_syscall
 from .syscall_table import NR_syscalls
-from .syscalls import SYSCALL_CALLS, SYSCALL_TABLE, decode_args, syscall_name
+from .syscalls import SYSCALL_CALLS, SYSCALL_TABLE, syscall_name
 from .task import TASK_RUNNING, task_struct
 from .uapi import EFAULT, ENOMEM, ENOSYS, ERESTART_RESTARTBLOCK, ERESTARTSYS
 
@@ -75,7 +75,8 @@ def make_syscall_entry(cpu: cpu_struct) -> Callable[[], Optional[int]]:
             _nr, a0, a1, a2, a3, a4, a5, _rip, _fl = _REGS.unpack_from(regs)
             K.emit("syscall", task=tsk, nr=nr, name=syscall_name(nr),
                    args=(a0, a1, a2, a3, a4, a5),
-                   ent=table[nr] if nr < NR_syscalls else None, ret=ret)
+                   ent=table[nr] if nr < NR_syscalls else None, ret=ret,
+                   blocked=ret is None and tsk.restart is not None)
         if tsk.state != TASK_RUNNING or tsk.exit_state or tsk.entry is not None:
             cpu.need_resched = True
         elif (tsk.pending or tsk.signal.shared_pending) and \
@@ -120,6 +121,7 @@ def finish_syscall_after_sleep(tsk: task_struct) -> None:
     cpu = K.cpus[tsk.cpu]
     cont = tsk.restart
     tsk.restart = None
+    nr = tsk.orig_rax
     try:
         ret: Optional[int] = cont()
     except Errno as e:
@@ -133,7 +135,8 @@ def finish_syscall_after_sleep(tsk: task_struct) -> None:
     if not is_restart_code(ret):
         tsk.orig_rax = -1
     if K.listeners:
-        K.emit("syscall_resume", task=tsk, ret=ret)
+        K.emit("syscall_resume", task=tsk, nr=nr, name=syscall_name(nr), ret=ret,
+               blocked=ret is None and tsk.restart is not None)
     if ret is not None and tsk.state == TASK_RUNNING and not tsk.exit_state and tsk.entry is None:
         set_syscall_return(cpu, ret)
 
@@ -145,17 +148,3 @@ def set_syscall_return(cpu: cpu_struct, ret: int) -> None:
     rip, rflags = glue.reg_read_batch(_RIP_RFLAGS)
     glue.reg_write_batch(_RAX_RCX_R11, (ret & _MASK, rip, rflags))
 
-
-def trace_line(tsk: task_struct, nr: int, args: tuple, ent, ret: Optional[int]) -> str:
-    if ent is None:
-        return f"[{tsk.pid}] {syscall_name(nr)}(...) = -ENOSYS (not implemented)"
-    vals = decode_args(ent, args)
-    shown = ", ".join(hex(v) if h == "UPtr" else str(v) for v, h in zip(vals, ent.hints))
-    if ret is None:
-        r = "?"
-    else:
-        sret = ret - (1 << 64) if ret >= 1 << 63 else ret
-        from .uapi import ERRNO_NAMES
-        r = f"-1 {ERRNO_NAMES.get(-sret, -sret)}" if -4096 < sret < 0 else (
-            hex(sret) if sret > 0xFFFF else str(sret))
-    return f"[{tsk.pid}] {ent.name}({shown}) = {r}"

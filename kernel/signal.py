@@ -207,6 +207,12 @@ def send_signal(sig: int, tsk: task_struct, info: SigInfo = SEND_SIG_NOINFO,
     with its own siginfo (sigqueue) would pass RLIMIT_SIGPENDING."""
     force = send_forced(info, tsk)
     if tsk.exit_state or not prepare_signal(sig, tsk, force):
+        K = state.K
+        if K.listeners and not tsk.exit_state and not tsk.flags & PF_KTHREAD \
+                and not tsk.signal.flags & SIGNAL_GROUP_EXIT:
+            # Dropped as ignored; a tracer still shows it (under ptrace
+            # Linux queues it and strace reports it on its way out).
+            K.emit("signal_ignored", task=tsk, **_as_siginfo(sig, info).fields())
         return
     if group:
         owner, pend = tsk.signal, tsk.signal.shared_pending

@@ -81,6 +81,7 @@ class KernelState:
     swapper_cr3: int = 0
     tlb_flush_mm: Optional[Callable] = None         # flush every CPU that has an mm loaded
     overlay: Any = None                             # fs.namei.Overlay: the guest's writes
+    page_cache: dict = field(default_factory=dict)  # id(overlay node) -> mm.filemap.address_space
     icache: dict = field(default_factory=dict)      # host file identity -> fs.inode.Inode
     icache_recent: list = field(default_factory=list)  # exec'd Inodes kept warm (fs.inode)
     timers: list = field(default_factory=list)      # hrtimer heap of (expires, seq, hrtimer)

@@ -72,10 +72,11 @@ def exc_page_fault(cpu: cpu_struct, tsk: task_struct, addr: int, err: int, rip: 
         raise BUG(f"exc_page_fault: supervisor fault at {addr:#x} rip {rip:#x} err {err:#x}")
     flags = (FAULT_WRITE if err & PF_WRITE else 0) | (FAULT_EXEC if err & PF_INSTR else 0)
     try:
-        handle_mm_fault(tsk.mm, addr, flags)
+        how = handle_mm_fault(tsk.mm, addr, flags)
     except Segv as s:
         if K.listeners:
-            K.emit("segv", task=tsk, addr=addr, rip=rip, err=err)
+            K.emit("segv", task=tsk, addr=addr, rip=rip, err=err, access=_access(err),
+                   vma=tsk.mm.find_vma(addr), signo=s.signo, code=s.code)
         # set_signal_archinfo: a user access to the kernel half always
         # reads as a protection fault.
         if addr >= TASK_SIZE:
@@ -89,8 +90,14 @@ def exc_page_fault(cpu: cpu_struct, tsk: task_struct, addr: int, err: int, rip: 
         oom_kill(cpu, tsk)
         return
     if K.listeners:
-        K.emit("fault", task=tsk, addr=addr, rip=rip, err=err)
+        K.emit("fault", task=tsk, addr=addr, rip=rip, err=err, access=_access(err),
+               vma=tsk.mm.find_vma(addr), how=how)
     cpu.hw.glue.flush_tlb()
+
+
+def _access(err: int) -> str:
+    """The access a #PF error code describes."""
+    return "exec" if err & PF_INSTR else "write" if err & PF_WRITE else "read"
 
 
 def oom_kill(cpu: cpu_struct, tsk: task_struct) -> None:
@@ -101,10 +108,14 @@ def oom_kill(cpu: cpu_struct, tsk: task_struct) -> None:
     (it dies before it could run user code) and its frames are back.
     While an earlier victim still holds its memory, nobody else is killed:
     the faulting task just yields to let it die (oom_evaluate_task's abort
-    on tsk_is_oom_victim)."""
+    on tsk_is_oom_victim).  Before any of that, clean page-cache frames
+    nothing maps are dropped (reclaim); if that freed some, nobody dies."""
     K = state.K
     cpu.need_resched = True
     cpu.hw.glue.stop()
+    from .mm.filemap import shrink_page_cache
+    if shrink_page_cache(K):
+        return      # clean page-cache frames went first; the fault retries
     K.oom_victims = [v for v in K.oom_victims if _dying_with_mm(v)]
     if any(v.signal is not tsk.signal for v in K.oom_victims):
         return

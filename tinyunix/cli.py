@@ -23,7 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a guest program")
     r.add_argument("--root", default="/", help="guest's view of the file system (read-only)")
     r.add_argument("--stats", action="store_true", help="print kernel statistics at exit")
-    r.add_argument("--trace", action="store_true", help="print each syscall to stderr")
+    r.add_argument("--trace", action="store_const", const="default", default=None,
+                   help="print what the guest does, as strace -f does, to stderr: "
+                        "--trace (syscall,signal,exec,exit) or --trace=CLASS,... "
+                        "from syscall,signal,fault,sched,exec,exit (or all)")
+    r.add_argument("--trace=", dest="trace", help=argparse.SUPPRESS)   # see main()
+    r.add_argument("--trace-file", metavar="FILE", help="write the trace to FILE")
+    r.add_argument("--trace-pid-prefix", action="store_true", help=argparse.SUPPRESS)
+    r.add_argument("--events", metavar="FILE",
+                   help="write every kernel event to FILE as JSON lines (schema: README)")
     r.add_argument("--seed", type=int, default=0, help="vary the schedule reproducibly")
     r.add_argument("--memory", type=parse_size, default=1 << 30, help="guest RAM (e.g. 512M)")
     r.add_argument("--check", action="store_true", help="check kernel invariants as it runs")
@@ -63,6 +71,11 @@ def err(msg: str) -> None:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    # `--trace` alone takes no value (the program may follow it), so
+    # `--trace=CLASSES` is spelled `--trace= CLASSES` for argparse.
+    argv = [x for a in argv for x in (("--trace=", a[8:]) if a.startswith("--trace=") else (a,))]
     args = build_parser().parse_args(argv)
     if args.cmd == "debug":
         from .debug.main import debug_command
@@ -74,12 +87,17 @@ def run_command(args: argparse.Namespace) -> int:
     if args.gdb:
         return gdb_command(args)
     from kernel.binfmt_elf import ExecFormatError
+    from kernel.exec import InterpreterMissing
     from kernel.main import boot, run_kernel, shutdown, start_guest
     from kernel.panic import Errno, KernelBug, OutOfMemory
     from kernel.state import Options
     from kernel.uapi import ERRNO_NAMES
 
-    opts = Options(root=args.root, seed=args.seed, memory=args.memory, trace=args.trace,
+    classes = trace_classes(args.trace, args.trace_file)
+    if isinstance(classes, str):
+        err(classes)
+        return 2
+    opts = Options(root=args.root, seed=args.seed, memory=args.memory, trace=bool(classes),
                    stats=args.stats, check=args.check, max_instructions=args.max_instructions,
                    timeout=args.timeout, fail_alloc=args.fail_alloc, pid_max=args.pid_max,
                    realtime=args.realtime, user=args.user)
@@ -109,9 +127,19 @@ def run_command(args: argparse.Namespace) -> int:
         # Only --fail-alloc can do this: --memory is at least 16 MiB.
         err("cannot boot: a frame allocation failed")
         return 70
-    if args.trace:
-        from kernel.trace import attach_tracer
-        attach_tracer(K, sys.stderr)
+    sinks = []
+    try:
+        if classes:
+            from .strace import attach_tracer
+            out = open(args.trace_file, "w") if args.trace_file else sys.stderr
+            sinks.append(out)
+            attach_tracer(K, out, classes, args.trace_pid_prefix)
+        if args.events:
+            from .events import attach_events
+            sinks.append(attach_events(K, open(args.events, "w")).out)
+    except OSError as e:
+        err(f"cannot write {e.filename}: {e.strerror}")
+        return 2
     if opts.check:
         from kernel.check import attach_checker
         attach_checker(K)
@@ -123,6 +151,9 @@ def run_command(args: argparse.Namespace) -> int:
     except ExecFormatError as e:
         err(f"{prog}: {e}")
         return 126
+    except InterpreterMissing as e:
+        err(f"{prog}: cannot execute: interpreter {e.interp}: No such file or directory")
+        return 127
     except Errno as e:
         err(f"{prog}: cannot execute: {ERRNO_NAMES.get(e.errno, e.errno)}")
         return 126
@@ -137,6 +168,9 @@ def run_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         err("interrupted")
         return 130
+    finally:
+        for f in sinks:
+            f.flush()
     sys.stdout.flush()
     if K.stop_reason:
         err(K.stop_reason)
@@ -152,6 +186,24 @@ def run_command(args: argparse.Namespace) -> int:
     if status & 0x7F:
         return 128 + (status & 0x7F)
     return (status >> 8) & 0xFF
+
+
+def trace_classes(spec: Optional[str], trace_file: Optional[str]) -> "tuple[str, ...] | str":
+    """The event classes --trace asks for (--trace-file alone means the
+    default ones), or an error message."""
+    from .strace import DEFAULT_CLASSES, TRACE_CLASSES
+    if spec is None:
+        return DEFAULT_CLASSES if trace_file else ()
+    if spec == "default":
+        return DEFAULT_CLASSES
+    if spec == "all":
+        return TRACE_CLASSES
+    want = tuple(c.strip() for c in spec.split(",") if c.strip())
+    bad = [c for c in want if c not in TRACE_CLASSES]
+    if bad or not want:
+        return (f"--trace: unknown class {', '.join(bad) or spec!r} "
+                f"(choose from {','.join(TRACE_CLASSES)} or all)")
+    return want
 
 
 def gdb_command(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from emu.paging import (
 from .. import state
 from ..panic import BUG
 from .page_alloc import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES
-from ..uapi import SEGV_ACCERR, SEGV_MAPERR, SIGSEGV
+from ..uapi import BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV
 
 if TYPE_CHECKING:
     from .mmap import mm_struct, vm_area_struct
@@ -31,6 +31,15 @@ VM_MAYREAD, VM_MAYWRITE, VM_MAYEXEC, VM_MAYSHARE = 0x10, 0x20, 0x40, 0x80
 VM_GROWSDOWN, VM_DONTCOPY = 0x100, 0x20000
 
 FAULT_WRITE, FAULT_EXEC = 1, 2
+
+# What handle_mm_fault did.  Not present: a read of anonymous memory maps
+# the zero page, a write a new zeroed page; a file page comes from the
+# page cache (a private write copies it at once); MAP_SHARED maps the
+# shared object's frame.  Present but read-only, written: CoW copy, or
+# reuse when this PTE held the only reference; the zero page is replaced
+# by a new page.  Spurious: the PTE already allowed it (stale TLB entry).
+FAULT_RESOLUTIONS = ("zero-page", "anon-page", "page-cache", "file-cow-copy", "shmem",
+                     "cow-copy", "cow-reuse", "zero-page-copy", "shmem-write", "spurious")
 
 
 class Segv(Exception):
@@ -54,7 +63,9 @@ def mk_pte(alloc, pfn: int, vm_flags: int, writable: bool) -> int:
     return pte
 
 
-def handle_mm_fault(mm: "mm_struct", va: int, flags: int) -> None:
+def handle_mm_fault(mm: "mm_struct", va: int, flags: int) -> str:
+    """Resolve a fault at `va`: returns how, one of FAULT_RESOLUTIONS
+    (the fault event's `how`), or raises Segv."""
     vmstat = state.K.vmstat
     vma = mm.find_vma(va)
     if vma is None:
@@ -80,13 +91,15 @@ def handle_mm_fault(mm: "mm_struct", va: int, flags: int) -> None:
         pte = (pte & ~_PAGE_PROTNONE) | _PAGE_PRESENT
         pt.q[idx] = pte
     if not pte & _PAGE_PRESENT:
-        do_pte_missing(mm, vma, idx, va, flags)
-    elif flags & FAULT_WRITE and not pte & _PAGE_RW:
-        do_wp_page(mm, vma, idx, pte)
-    # else: the TLB held a stale entry; the caller's flush is the fix.
+        return do_pte_missing(mm, vma, idx, va, flags)
+    if flags & FAULT_WRITE and not pte & _PAGE_RW:
+        return do_wp_page(mm, vma, idx, pte)
+    # The TLB held a stale entry (or PROT_NONE was lifted): the caller's
+    # flush is the fix.
+    return "spurious"
 
 
-def do_pte_missing(mm: "mm_struct", vma: "vm_area_struct", idx: int, va: int, flags: int) -> None:
+def do_pte_missing(mm: "mm_struct", vma: "vm_area_struct", idx: int, va: int, flags: int) -> str:
     vmstat = state.K.vmstat
     alloc = mm.alloc
     q = mm.pt.q
@@ -101,9 +114,22 @@ def do_pte_missing(mm: "mm_struct", vma: "vm_area_struct", idx: int, va: int, fl
         mm.add_mm_counter(MM_SHMEMPAGES, 1)
         q[idx] = mk_pte(alloc, pfn, vf, bool(vf & VM_WRITE))
         vmstat.pgfault_shared += 1
-        return
+        return "shmem"
     if vma.vm_file is not None:
+        if pgoff >= (vma.vm_file.size + 0xFFF) >> 12:
+            # Wholly past the end of the file (filemap_fault): SIGBUS.
+            vmstat.pgfault_segv += 1
+            raise Segv(BUS_ADRERR, SIGBUS)
         src = vma.vm_file.get_page(alloc, pgoff)
+        if vf & VM_SHARED:
+            # do_shared_fault: the page-cache frame itself, writable when
+            # the VMA is; stores reach the file (filemap.py).
+            alloc.page_ref[src] += 1
+            alloc.page_mapcount[src] += 1
+            mm.add_mm_counter(MM_FILEPAGES, 1)
+            q[idx] = mk_pte(alloc, src, vf, bool(vf & VM_WRITE))
+            vmstat.pgfault_shared += 1
+            return
         if write:   # do_cow_fault: a private copy at once
             pfn = alloc.alloc_frame()
             alloc.machine.copy_frame(pfn, src)
@@ -111,36 +137,38 @@ def do_pte_missing(mm: "mm_struct", vma: "vm_area_struct", idx: int, va: int, fl
             mm.add_mm_counter(MM_ANONPAGES, 1)
             q[idx] = mk_pte(alloc, pfn, vf, True)
             vmstat.cow_copy += 1
+            return "file-cow-copy"
         else:       # do_read_fault: the page-cache frame, read-only
             alloc.page_ref[src] += 1
             alloc.page_mapcount[src] += 1
             mm.add_mm_counter(MM_FILEPAGES, 1)
             q[idx] = mk_pte(alloc, src, vf, False)
             vmstat.pgfault_file += 1
-        return
+            return "page-cache"
     # do_anonymous_page
     if not write:
         q[idx] = ((alloc.zero_pfn << 12) | _PAGE_PRESENT | _PAGE_USER
                   | (0 if vf & VM_EXEC else _PAGE_NX))
         vmstat.pgfault_zero += 1
-        return
+        return "zero-page"
     pfn = alloc.alloc_zeroed()
     alloc.page_mapcount[pfn] += 1
     mm.add_mm_counter(MM_ANONPAGES, 1)
     q[idx] = mk_pte(alloc, pfn, vf, True)
     vmstat.pgfault_anon += 1
+    return "anon-page"
 
 
-def do_wp_page(mm: "mm_struct", vma: "vm_area_struct", idx: int, pte: int) -> None:
+def do_wp_page(mm: "mm_struct", vma: "vm_area_struct", idx: int, pte: int) -> str:
     """A write to a present read-only PTE in a writable VMA: break CoW.
     Reuse the frame when this PTE holds its only reference, else copy."""
     vmstat = state.K.vmstat
     alloc = mm.alloc
     q = mm.pt.q
     pfn = (pte & PTE_PFN_MASK) >> 12
-    if vma.shm is not None:
+    if vma.shm is not None or vma.vm_flags & VM_SHARED:
         q[idx] = pte | _PAGE_RW   # shared mapping made writable again (mprotect)
-        return
+        return "shmem-write"
     keep = pte & (_PAGE_NX | _PAGE_PRESENT | _PAGE_USER)
     if pfn == alloc.zero_pfn:
         new = alloc.alloc_zeroed()
@@ -148,13 +176,13 @@ def do_wp_page(mm: "mm_struct", vma: "vm_area_struct", idx: int, pte: int) -> No
         mm.add_mm_counter(MM_ANONPAGES, 1)
         q[idx] = mk_pte(alloc, new, vma.vm_flags, True)
         vmstat.pgfault_anon += 1
-        return
+        return "zero-page-copy"
     if alloc.page_ref[pfn] == 1:
         if alloc.page_mapcount[pfn] != 1:
             raise BUG(f"do_wp_page: frame {pfn} ref 1 but mapcount {alloc.page_mapcount[pfn]}")
         q[idx] = (pte | _PAGE_RW) & ~_PAGE_SOFT_COW
         vmstat.cow_reuse += 1
-        return
+        return "cow-reuse"
     new = alloc.alloc_frame()
     alloc.machine.copy_frame(new, pfn)
     alloc.page_mapcount[new] += 1
@@ -166,6 +194,7 @@ def do_wp_page(mm: "mm_struct", vma: "vm_area_struct", idx: int, pte: int) -> No
     alloc.page_mapcount[pfn] -= 1
     alloc.put_page(pfn)
     vmstat.cow_copy += 1
+    return "cow-copy"
 
 
 # Whole page-table pages at a time.  fork and exit touch every PTE of an

@@ -176,6 +176,21 @@ def context_switch(cpu: cpu_struct, nxt: task_struct) -> None:
     cpu.nr_switches += 1
 
 
+def switch_reason(prev: Optional[task_struct]) -> str:
+    """Why `prev` left the CPU (the sched event's reason): it exited, went
+    to sleep, was stopped, or was preempted (its slice ended, or a wake-up
+    asked for a reschedule) while still runnable."""
+    if prev is None:
+        return "idle"
+    if prev.exit_state or prev.state & TASK_DEAD:
+        return "exit"
+    if prev.state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE):
+        return "sleep"
+    if prev.state != TASK_RUNNING:
+        return "stop"
+    return "preempt"
+
+
 def finish_mm_drop(cpu: cpu_struct) -> None:
     """Release address spaces a task left while running on them."""
     K = state.K
@@ -257,6 +272,9 @@ def _run(cpu: cpu_struct, watchdog, until: Optional[Callable[[], bool]]) -> None
             from ..kthread import run_kthread
             run_kthread(cpu, tsk)
             continue
+        if K.listeners and cpu.loaded is not tsk:
+            K.emit("sched", cpu=cpu.index, prev=cpu.loaded, next=tsk,
+                   reason=switch_reason(cpu.loaded))
         cpu.curr = tsk
         cpu.need_resched = False
         context_switch(cpu, tsk)

@@ -91,3 +91,30 @@ def test_busybox_read_in_guest_pipeline():
                               timeout=120, cwd=REPO)
     assert native.stdout == b"two one\n"
     assert emulated.stdout == native.stdout, emulated.stderr.decode(errors="replace")[-2000:]
+
+
+@pytest.mark.parametrize("kind", ["file", "pipe"])
+def test_input_already_there_repeats_exactly(guests, tmp_path, kind):
+    """Input that is all there before the guest starts (a file, or a pipe
+    written and closed) never waits on the host: two runs give the same
+    output and the same --trace, line for line."""
+    data = b"alpha\nbeta\n" * 50
+    runs = []
+    for _ in range(2):
+        if kind == "file":
+            src = tmp_path / "in.txt"
+            src.write_bytes(data)
+            stdin = open(src, "rb")
+        else:
+            r, w = os.pipe()
+            os.write(w, data)
+            os.close(w)
+            stdin = os.fdopen(r, "rb")
+        with stdin:
+            p = subprocess.run(_tinyunix("--trace", str(guests / "poll_stdin"), "epoll"),
+                               stdin=stdin, capture_output=True, timeout=120, cwd=REPO)
+        runs.append(p)
+    assert runs[0].returncode == 0, runs[0].stderr.decode(errors="replace")[-2000:]
+    assert runs[0].stdout == runs[1].stdout
+    assert runs[0].stdout.count(b"ALPHA\n") == 50
+    assert runs[0].stderr == runs[1].stderr
