@@ -37,7 +37,12 @@ _LEN = struct.Struct("<I")
 LOG_MAX = 5000          # events the engine remembers for the views
 _REPLIED = object()     # a request that sent its own answer
 
-# Fault resolutions, from which vmstat counter the fault moved.
+# The kernel's fault event says how it was resolved (`how`); the names
+# shown here.  Older kernels did not: then the vmstat counter that moved.
+_HOW = {"zero-page": "zero page", "anon-page": "new page", "zero-page-copy": "new page",
+        "page-cache": "file page", "file-cow-copy": "CoW copy", "cow-copy": "CoW copy",
+        "cow-reuse": "CoW reuse", "shmem": "shared page", "shmem-write": "shared page",
+        "spurious": "spurious"}
 _RESOLUTIONS = (("cow_copy", "CoW copy"), ("cow_reuse", "CoW reuse"), ("pgfault_zero", "zero page"),
                 ("pgfault_anon", "new page"), ("pgfault_file", "file page"),
                 ("pgfault_shared", "shared page"))
@@ -84,6 +89,8 @@ def plain(v: Any) -> Any:
         return tuple(plain(x) for x in v)
     if hasattr(v, "pid") and hasattr(v, "tgid"):
         return v.pid
+    if hasattr(v, "vm_start"):
+        return (v.vm_start, v.vm_end)
     return repr(v)
 
 
@@ -183,7 +190,9 @@ class Engine:
             if k not in ("task", "ent"):
                 rec[k] = plain(v)
         if event == "fault":
-            rec["resolution"] = f.get("resolution") or self._resolution()
+            how = f.get("how")
+            base = self._resolution()
+            rec["resolution"] = _HOW.get(how, how) if how else base
             err = f["err"]
             rec["access"] = "exec" if err & 16 else "write" if err & 2 else "read"
         elif event == "segv":
