@@ -64,6 +64,9 @@ WORKLOADS = [
          native=(2_000, 20_000), qemu=(2_000, 20_000), tinyunix=(2_000, 22_000)),
     dict(name="fork_exec_wait", bin="fork_exec_wait", op="fork + execve(true_static) + wait",
          native=(100, 1_000), qemu=(20, 200), tinyunix=(20, 220)),
+    dict(name="fork_exec_dyn", group="fork_exec_wait", bin="fork_exec_wait", args=["/bin/true"],
+         exec="/bin/true", op="fork + execve(/bin/true, dynamically linked) + wait",
+         native=(100, 1_000), qemu=(20, 200), tinyunix=(10, 60)),
     dict(name="procs_alive", bin="procs_alive", op=f"round: {ALIVE} children alive, released, reaped",
          native=(1, 4), qemu=(1, 3), tinyunix=(1, 2)),
     dict(name="sig_roundtrip", bin="sig_roundtrip", op="raise + handler + rt_sigreturn",
@@ -102,9 +105,9 @@ class Runner:
     def command(self, w, n):
         binary = os.path.join(BUILD, w["bin"])
         args = [str(n)] + w.get("args", [])
-        if w["name"] == "fork_exec_wait" and self.name == "qemu":
+        if w["bin"] == "fork_exec_wait" and self.name == "qemu":
             # qemu-user would run the exec'd x86-64 program natively: exec it through qemu.
-            args += [self.qemu, os.path.join(BUILD, "true_static")]
+            args = [str(n), self.qemu, w.get("exec", os.path.join(BUILD, "true_static"))]
         if self.name == "native":
             return [binary] + args
         if self.name == "qemu":

@@ -12,6 +12,8 @@
  *     calls the kernel's trap handler;
  *   - an optional block hook that counts basic blocks and stops the engine
  *     at the end of a time slice;
+ *   - a cpuid hook answering from a table the machine sets (emu/cpuid.py),
+ *     and rdtscp from the same virtual clock as rdtsc;
  *   - emu_start that keeps the GIL held, so the hooks call Python directly;
  *   - the few register and context operations of a context switch (CR3,
  *     RIP, save/restore, batches of 64-bit registers), one C call each:
@@ -49,11 +51,13 @@ typedef uc_err (*ctx_batch_fn)(uc_context *, int *, void **, int);
 #define MAX_BREAKPOINTS 64
 #define UC_X86_INS_SYSCALL 699
 #define UC_X86_INS_RDTSC 608
+#define UC_X86_INS_RDTSCP 609
+#define UC_X86_INS_CPUID 113
 #define UC_CTL_TB_FLUSH 10
 #define UC_CTL_TLB_FLUSH 11
 #define UC_CTL_WRITE(type, nr) ((type) | ((nr) << 26) | (1 << 30))
 enum {
-    R_RAX = 35, R_RCX = 38, R_RDI = 39, R_RDX = 40, R_RIP = 41, R_RSI = 43,
+    R_RAX = 35, R_RBX = 37, R_RCX = 38, R_RDI = 39, R_RDX = 40, R_RIP = 41, R_RSI = 43,
     R_CR2 = 52, R_CR3 = 53, R_R8 = 106, R_R9 = 107, R_R10 = 108, R_R11 = 109, R_RFLAGS = 253
 };
 
@@ -85,7 +89,11 @@ typedef struct {
     PyObject_HEAD
     uc_engine *uc;
     PyObject *on_syscall, *on_intr, *on_rdtsc;
-    uc_hook hh_sys, hh_intr, hh_block, hh_rdtsc, hh_code;
+    uc_hook hh_sys, hh_intr, hh_block, hh_rdtsc, hh_rdtscp, hh_cpuid, hh_code;
+    uint32_t *cpuid_tab;    /* records of CPUID_REC u32: leaf subleaf eax ebx ecx edx */
+    Py_ssize_t cpuid_n;
+    uint32_t cpuid_max, cpuid_xmax;  /* highest basic and extended leaves */
+    uint64_t tsc_aux;       /* ecx of rdtscp (IA32_TSC_AUX: the cpu number) */
     /* The optional instruction hook of a debugged machine (set_step_hook):
      * counts every instruction started and calls on_step(address) before
      * the one numbered step_at, and before any at a breakpoint address. */
@@ -210,6 +218,47 @@ static int hook_rdtsc(uc_engine *uc, void *user)
     return 1;
 }
 
+/* rdtscp: rdtsc plus ecx = IA32_TSC_AUX, which Linux sets to the cpu. */
+static int hook_rdtscp(uc_engine *uc, void *user)
+{
+    Glue *g = (Glue *)user;
+    if (!hook_rdtsc(uc, user))
+        return 0;
+    static int ids[1] = {R_RCX};
+    void *ptrs[1] = {&g->tsc_aux};
+    U.reg_write_batch(uc, ids, ptrs, 1);
+    return 1;
+}
+
+#define CPUID_REC 6
+/* cpuid: the leaf (eax) and subleaf (ecx) looked up in the table; a record
+ * with subleaf 0xffffffff matches every subleaf.  A leaf above the highest
+ * basic one answers as the highest basic leaf, as Intel CPUs do; an absent
+ * leaf inside the range reads as zeros. */
+static int hook_cpuid(uc_engine *uc, void *user)
+{
+    Glue *g = (Glue *)user;
+    static int ids[4] = {R_RAX, R_RBX, R_RCX, R_RDX};
+    uint64_t r[4];
+    void *ptrs[4] = {&r[0], &r[1], &r[2], &r[3]};
+    U.reg_read_batch(uc, ids, ptrs, 4);
+    uint32_t leaf = (uint32_t)r[0], sub = (uint32_t)r[2];
+    if (leaf >= 0x80000000u ? leaf > g->cpuid_xmax : leaf > g->cpuid_max) {
+        leaf = g->cpuid_max;
+        sub = 0;
+    }
+    r[0] = r[1] = r[2] = r[3] = 0;
+    for (Py_ssize_t i = 0; i < g->cpuid_n; i++) {
+        uint32_t *e = g->cpuid_tab + i * CPUID_REC;
+        if (e[0] == leaf && (e[1] == sub || e[1] == 0xffffffffu)) {
+            r[0] = e[2]; r[1] = e[3]; r[2] = e[4]; r[3] = e[5];
+            break;
+        }
+    }
+    U.reg_write_batch(uc, ids, ptrs, 4);
+    return 1;
+}
+
 /* ---- module-level set-up ---- */
 
 static PyObject *mod_init(PyObject *self, PyObject *args)
@@ -251,6 +300,9 @@ static int glue_init(Glue *g, PyObject *args, PyObject *kw)
     Py_INCREF(rdtsc); g->on_rdtsc = rdtsc;
     g->off_old_exception = -1;
     g->off_error_code = -1;
+    g->cpuid_tab = NULL;
+    g->cpuid_n = 0;
+    g->tsc_aux = 0;
     memset(&g->sh, 0, sizeof g->sh);
     if (U.context_alloc(g->uc, &g->scratch) != 0) {
         PyErr_SetString(PyExc_RuntimeError, "uc_context_alloc failed");
@@ -260,7 +312,9 @@ static int glue_init(Glue *g, PyObject *args, PyObject *kw)
                    UC_X86_INS_SYSCALL) != 0 ||
         U.hook_add(g->uc, &g->hh_intr, UC_HOOK_INTR, (void *)hook_intr, g, 1, 0) != 0 ||
         U.hook_add(g->uc, &g->hh_rdtsc, UC_HOOK_INSN, (void *)hook_rdtsc, g, 1, 0,
-                   UC_X86_INS_RDTSC) != 0) {
+                   UC_X86_INS_RDTSC) != 0 ||
+        U.hook_add(g->uc, &g->hh_rdtscp, UC_HOOK_INSN, (void *)hook_rdtscp, g, 1, 0,
+                   UC_X86_INS_RDTSCP) != 0) {
         PyErr_SetString(PyExc_RuntimeError, "uc_hook_add failed");
         return -1;
     }
@@ -276,6 +330,7 @@ static void glue_dealloc(Glue *g)
     Py_XDECREF(g->err_type);
     Py_XDECREF(g->err_value);
     Py_XDECREF(g->err_tb);
+    PyMem_Free(g->cpuid_tab);
     Py_TYPE(g)->tp_free((PyObject *)g);
 }
 
@@ -536,6 +591,52 @@ static PyObject *glue_reg_write_bytes(Glue *g, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* set_cpuid(table, tsc_aux): the CPU the guest is shown.  table holds
+ * records of six little-endian u32 (leaf, subleaf, eax, ebx, ecx, edx),
+ * subleaf 0xffffffff for leaves without subleaves; leaf 0 and 0x80000000
+ * must be among them (their eax is the highest leaf of each range).  The
+ * hook is installed on the first call. */
+static PyObject *glue_set_cpuid(Glue *g, PyObject *args)
+{
+    Py_buffer data;
+    unsigned long long aux;
+    if (!PyArg_ParseTuple(args, "y*K", &data, &aux))
+        return NULL;
+    if (data.len % (CPUID_REC * 4)) {
+        PyBuffer_Release(&data);
+        PyErr_SetString(PyExc_ValueError, "set_cpuid: records of 24 bytes");
+        return NULL;
+    }
+    uint32_t *tab = PyMem_Malloc(data.len ? data.len : 1);
+    if (!tab) {
+        PyBuffer_Release(&data);
+        return PyErr_NoMemory();
+    }
+    memcpy(tab, data.buf, data.len);
+    PyMem_Free(g->cpuid_tab);
+    g->cpuid_tab = tab;
+    g->cpuid_n = data.len / (CPUID_REC * 4);
+    PyBuffer_Release(&data);
+    g->cpuid_max = g->cpuid_xmax = 0;
+    for (Py_ssize_t i = 0; i < g->cpuid_n; i++) {
+        uint32_t *e = tab + i * CPUID_REC;
+        if (e[0] == 0)
+            g->cpuid_max = e[2];
+        else if (e[0] == 0x80000000u)
+            g->cpuid_xmax = e[2];
+    }
+    g->tsc_aux = aux;
+    if (!g->hh_cpuid) {
+        if (U.hook_add(g->uc, &g->hh_cpuid, UC_HOOK_INSN, (void *)hook_cpuid, g, 1, 0,
+                       UC_X86_INS_CPUID) != 0) {
+            PyErr_SetString(PyExc_RuntimeError, "uc_hook_add(cpuid) failed");
+            return NULL;
+        }
+        g->flush_tb = 1;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *glue_stop(Glue *g, PyObject *unused)
 {
     U.emu_stop(g->uc);
@@ -651,6 +752,8 @@ static PyMethodDef glue_methods[] = {
      "read registers of any width, 16 bytes each"},
     {"reg_write_bytes", (PyCFunction)glue_reg_write_bytes, METH_VARARGS,
      "write registers of any width, 16 bytes each"},
+    {"set_cpuid", (PyCFunction)glue_set_cpuid, METH_VARARGS,
+     "the CPUID table the guest sees, and rdtscp's TSC_AUX"},
     {"stop", (PyCFunction)glue_stop, METH_NOARGS, "uc_emu_stop"},
     {"flush_tlb", (PyCFunction)glue_flush_tlb, METH_NOARGS, "flush the TLB"},
     {"flush_tb", (PyCFunction)glue_flush_tb, METH_NOARGS, "retranslate before the next run"},

@@ -18,6 +18,7 @@ from unicorn import UC_ARCH_X86, UC_MODE_64, UC_PROT_ALL, Uc
 from unicorn import x86_const as X
 
 from . import _uchook
+from .cpuid import cpuid_table, pack_cpuid
 from .paging import (
     CR0_MP, CR0_NE, CR0_PE, CR0_PG, CR0_WP, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PAE,
     EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE, MSR_EFER, PAGE_SIZE, _PAGE_NX,
@@ -164,6 +165,7 @@ class Cpu:
         if machine.exc_offsets is None:
             machine.exc_offsets = probe_exception_offsets(machine)
         self.glue.set_offsets(*machine.exc_offsets)
+        self.glue.set_cpuid(pack_cpuid(cpuid_table()), index)
 
     def start_paging(self, cr3: int) -> None:
         """Turn on long-mode paging with `cr3` as the first address space,

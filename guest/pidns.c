@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -144,6 +145,25 @@ int main(void)
 		printf("parent: ns/pid looks like pid:[N]: %s, child's differs: %s\n",
 		       strncmp(a, "pid:[", 5) == 0 ? "yes" : "no", strcmp(a, b2) ? "yes" : "no");
 	}
+
+	/* setns: the next child is born in init's namespace (and sees no parent
+	   there), then back to our own for the rest. */
+	int self_ns = open("/proc/self/ns/pid", O_RDONLY);
+	int child_ns = open(path, O_RDONLY);
+	printf("parent: setns into init's namespace = %d\n", setns(child_ns, CLONE_NEWPID));
+	pid_t sc = fork();
+	if (sc == 0) {
+		printf("setns child: getpid %d getppid %d\n", getpid(), getppid());
+		fflush(stdout);
+		_exit(4);
+	}
+	waitpid(sc, &st, 0);
+	printf("parent: setns child exit %d; back to our namespace = %d\n", WEXITSTATUS(st),
+	       setns(self_ns, CLONE_NEWPID));
+	close(self_ns);
+	close(child_ns);
+	int bad = setns(0, CLONE_NEWPID);
+	printf("setns on a tty/pipe fd: %d (%s)\n", bad, strerror(errno));
 
 	/* From the parent namespace too, SIGTERM without a handler is ignored. */
 	printf("parent: kill(init, SIGTERM) = %d\n", kill(init, SIGTERM));

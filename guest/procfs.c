@@ -7,6 +7,7 @@
  * thread, a child's stat as a zombie, read/pread/lseek semantics.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -300,6 +301,42 @@ int main(int argc, char **argv)
 	printf("reading a reaped child's stat: %ld (%s)\n", (long)rr, strerror(errno));
 	rv = open(path, O_RDONLY);
 	printf("open a reaped child's stat: %d (%s)\n", rv < 0 ? -1 : 0, strerror(errno));
+
+	/* directories: readdir of /proc, /proc/self/fd and task */
+	{
+		DIR *d = opendir("/proc");
+		int self_seen = 0, me = 0, dots = 0;
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			self_seen |= strcmp(e->d_name, "self") == 0 && e->d_type == DT_LNK;
+			me |= atoi(e->d_name) == getpid() && e->d_type == DT_DIR;
+			dots += strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+		}
+		closedir(d);
+		printf("readdir /proc: self link %s, our pid dir %s, dot entries %d\n",
+		       self_seen ? "yes" : "no", me ? "yes" : "no", dots);
+		d = opendir("/proc/self/fd");
+		int own = 0, std = 0;
+		while ((e = readdir(d))) {
+			own |= atoi(e->d_name) == dirfd(d) && e->d_type == DT_LNK;
+			std += strcmp(e->d_name, "1") == 0 || strcmp(e->d_name, "2") == 0;
+		}
+		closedir(d);
+		printf("readdir /proc/self/fd: its own fd %s, fds 1 and 2 %s\n", own ? "yes" : "no",
+		       std == 2 ? "yes" : "no");
+		d = opendir("/proc/self/task");
+		int tasks = 0;
+		while ((e = readdir(d)))
+			tasks += atoi(e->d_name) == getpid();
+		closedir(d);
+		printf("readdir /proc/self/task: the main thread %s\n", tasks == 1 ? "yes" : "no");
+		d = opendir("/proc/self");
+		int stat_seen = 0;
+		while ((e = readdir(d)))
+			stat_seen |= strcmp(e->d_name, "status") == 0 && e->d_type == DT_REG;
+		closedir(d);
+		say_yn("readdir /proc/self has status", stat_seen);
+	}
 
 	/* top-level files */
 	say_yn("meminfo starts with MemTotal", slurp("/proc/meminfo") > 0 && strncmp(buf, "MemTotal:", 9) == 0);

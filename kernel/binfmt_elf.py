@@ -1,13 +1,17 @@
-"""Loading static and static-pie x86-64 ELF executables (load_elf_binary):
-PT_LOAD segments mapped from the page cache, .bss zeroed, the initial
-stack laid out per the SysV ABI (argc, argv, envp, auxv).  A program that
-asks for an interpreter is refused with a clear message until the
-dynamic loader lands.
+"""Loading x86-64 ELF executables (load_elf_binary): PT_LOAD segments
+mapped from the page cache, .bss zeroed, the initial stack laid out per
+the SysV ABI (argc, argv, envp, auxv).  A program with PT_INTERP gets its
+interpreter (ld.so, itself a static ET_DYN object) mapped beside it at its
+own base, below mmap_base as a file mmap would land; the kernel then
+enters the interpreter, which finds the program through AT_PHDR/AT_ENTRY.
+No vDSO is mapped (no AT_SYSINFO_EHDR): glibc makes real time syscalls.
 """
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+
+from emu.cpuid import cpuid_table, hwcap
 
 from .fs.inode import Inode
 from .mm.memory import VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE
@@ -22,14 +26,11 @@ from .uapi import (
 ELF_ET_DYN_BASE = 0x5555_5555_4000   # where a static-pie lands without randomisation
 PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK = 1, 3, 6, 0x6474E551
 PF_X, PF_W, PF_R = 1, 2, 4
+GUEST_HWCAP = hwcap(cpuid_table())   # CPUID.1:EDX of the CPU the guest sees
 
 
 class ExecFormatError(Exception):
     """Not a program we can run; the message says why (ENOEXEC)."""
-
-
-class NeedsInterpreter(ExecFormatError):
-    pass
 
 
 @dataclass
@@ -50,12 +51,20 @@ class ElfImage:
     segments: list
     is_pie: bool
     phdr_vaddr: int | None
+    interp: str | None = None   # PT_INTERP's path, as written in the file
+
+    def span(self) -> int:
+        """Bytes from the first segment's page to the end of the last
+        (total_mapping_size)."""
+        lo = self.segments[0].vaddr & ~0xFFF
+        return page_align(max(s.vaddr + s.memsz for s in self.segments)) - lo
 
 
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")   # Elf64_Ehdr
 _PHDR = struct.Struct("<IIQQQQQQ")            # Elf64_Phdr
 ET_EXEC, ET_DYN, EM_X86_64 = 2, 3, 62
 MAX_PHDRS_SIZE = 65536                        # load_elf_phdrs' limit
+PATH_MAX = 4096
 
 
 def parse_elf(data: bytes) -> ElfImage:
@@ -82,13 +91,20 @@ def parse_elf(data: bytes) -> ElfImage:
     if e_phoff + e_phnum * _PHDR.size > len(data):
         raise ExecFormatError("truncated ELF: program headers past end of file")
     segs = []
-    interp = False
+    interp: str | None = None
     phdr_vaddr = None
     for i in range(e_phnum):
         p_type, p_flags, p_offset, p_vaddr, _paddr, p_filesz, p_memsz, _align = \
             _PHDR.unpack_from(data, e_phoff + i * _PHDR.size)
         if p_type == PT_INTERP:
-            interp = True
+            # The path must be NUL-terminated inside the file (ENOEXEC).
+            if interp is not None:
+                raise ExecFormatError("more than one PT_INTERP")
+            if p_filesz < 2 or p_filesz > PATH_MAX or p_offset + p_filesz > len(data) \
+                    or data[p_offset + p_filesz - 1] != 0:
+                raise ExecFormatError("bad PT_INTERP")
+            interp = data[p_offset:p_offset + p_filesz - 1].split(b"\0")[0].decode(
+                "utf-8", "surrogateescape")
         elif p_type == PT_PHDR:
             phdr_vaddr = p_vaddr
         elif p_type == PT_LOAD:
@@ -102,9 +118,6 @@ def parse_elf(data: bytes) -> ElfImage:
             if s.vaddr + s.memsz > TASK_SIZE:
                 raise ExecFormatError("PT_LOAD outside user space")
             segs.append(s)
-    if interp:
-        raise NeedsInterpreter("dynamically linked program (PT_INTERP): not supported yet, "
-                               "build it with -static")
     if not segs:
         raise ExecFormatError("no loadable segment")
     segs.sort(key=lambda s: s.vaddr)
@@ -120,14 +133,29 @@ def parse_elf(data: bytes) -> ElfImage:
         raise ExecFormatError("PT_LOAD below the lowest mappable address")
     if not any(s.vaddr <= e_entry < s.vaddr + s.memsz and s.flags & PF_X for s in segs):
         raise ExecFormatError("entry point outside any executable segment")
-    return ElfImage(e_entry, e_phoff, e_phnum, _PHDR.size, segs, is_pie, phdr_vaddr)
+    return ElfImage(e_entry, e_phoff, e_phnum, _PHDR.size, segs, is_pie, phdr_vaddr, interp)
 
 
-def load_segments(mm: mm_struct, ino: Inode, img: ElfImage) -> int:
-    """Map each PT_LOAD; returns the load bias.  Writable segments map the
-    file privately (copy-on-write); the tail of the last file page and the
-    rest of .bss are zero."""
-    bias = ELF_ET_DYN_BASE - (img.segments[0].vaddr & ~0xFFF) if img.is_pie else 0
+def program_bias(img: ElfImage) -> int:
+    """Where the program goes: ET_EXEC at its own addresses, ET_DYN (PIE
+    or static-pie) with its first page at ELF_ET_DYN_BASE, as Linux places
+    it with randomisation off."""
+    return ELF_ET_DYN_BASE - (img.segments[0].vaddr & ~0xFFF) if img.is_pie else 0
+
+
+def interp_bias(mm: mm_struct, img: ElfImage) -> int:
+    """Where the interpreter goes: the whole of it reserved at once below
+    mmap_base (top-down, as load_elf_interp's first mmap does), so it
+    never overlaps the program, the stack or the heap."""
+    return mm.get_unmapped_area(img.span()) - (img.segments[0].vaddr & ~0xFFF)
+
+
+def load_segments(mm: mm_struct, ino: Inode, img: ElfImage, bias: int,
+                  main: bool = True) -> None:
+    """Map each PT_LOAD at `bias`.  Writable segments map the file
+    privately (copy-on-write); the tail of the last file page and the rest
+    of .bss are zero.  For the main program (not the interpreter) the code
+    range and the break follow its segments."""
     end_bss = 0
     for s in img.segments:
         vf = (VM_READ if s.flags & PF_R else 0) | (VM_WRITE if s.flags & PF_W else 0) | (
@@ -141,21 +169,24 @@ def load_segments(mm: mm_struct, ino: Inode, img: ElfImage) -> int:
         if mem_end > map_end:
             mm.do_mmap(map_end, page_align(mem_end) - map_end, vf, True)
         if s.memsz > s.filesz and file_end & 0xFFF and s.filesz:
-            # padzero: the rest of the last file page belongs to .bss.
-            clear_user(file_end, min(page_align(file_end), mem_end) - file_end, mm)
-        if s.flags & PF_X and not mm.start_code:
+            # padzero: the rest of the last file page is zero, all of it,
+            # not just up to p_memsz (ld.so's early malloc uses that room
+            # past its _end and expects zeros there).
+            clear_user(file_end, page_align(file_end) - file_end, mm)
+        if main and s.flags & PF_X and not mm.start_code:
             mm.start_code, mm.end_code = s.vaddr + bias, file_end
         end_bss = max(end_bss, mem_end)
-    mm.start_brk = mm.brk = page_align(end_bss)
-    return bias
+    if main:
+        mm.start_brk = mm.brk = page_align(end_bss)
 
 
-def create_elf_tables(mm: mm_struct, img: ElfImage, bias: int, argv: list[bytes],
-                      envp: list[bytes], execfn: bytes, random16: bytes,
+def create_elf_tables(mm: mm_struct, img: ElfImage, bias: int, interp_base: int,
+                      argv: list[bytes], envp: list[bytes], execfn: bytes, random16: bytes,
                       ids: tuple[int, int, int, int, bool], stack_size: int) -> int:
     """Build the initial stack, a mapping of `stack_size` bytes below
     STACK_TOP (demand-paged, so its size costs nothing until touched);
-    returns the initial rsp."""
+    returns the initial rsp.  `interp_base` is AT_BASE: where the
+    interpreter's first page was mapped, 0 without one."""
     mm.do_mmap(STACK_TOP - stack_size, stack_size, VM_READ | VM_WRITE | VM_GROWSDOWN, True,
                name="[stack]")
     mm.start_stack = STACK_TOP
@@ -188,8 +219,8 @@ def create_elf_tables(mm: mm_struct, img: ElfImage, bias: int, argv: list[bytes]
         phdr = first.vaddr - first.offset + img.phoff + bias
     uid, euid, gid, egid, secure = ids
     auxv = [
-        (AT_HWCAP, 0x178BFBFF), (AT_PAGESZ, 4096), (AT_CLKTCK, 100), (AT_PHDR, phdr),
-        (AT_PHENT, 56), (AT_PHNUM, img.phnum), (AT_BASE, 0), (AT_FLAGS, 0),
+        (AT_HWCAP, GUEST_HWCAP), (AT_PAGESZ, 4096), (AT_CLKTCK, 100), (AT_PHDR, phdr),
+        (AT_PHENT, 56), (AT_PHNUM, img.phnum), (AT_BASE, interp_base), (AT_FLAGS, 0),
         (AT_ENTRY, img.entry + bias), (AT_UID, uid), (AT_EUID, euid), (AT_GID, gid),
         (AT_EGID, egid), (AT_SECURE, int(secure)), (AT_RANDOM, random_p), (AT_HWCAP2, 0),
         (AT_EXECFN, execfn_p), (AT_PLATFORM, platform_p), (AT_MINSIGSTKSZ, 2048),

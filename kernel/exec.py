@@ -4,11 +4,16 @@ caller running its old program with an errno."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import partial
 
 from .cred import MAY_EXEC, cap_bprm_creds, cred, generic_permission
 from . import state
-from .binfmt_elf import ElfImage, ExecFormatError, create_elf_tables, load_segments, parse_elf
+from .binfmt_elf import (
+    ElfImage, ExecFormatError, create_elf_tables, interp_bias, load_segments, parse_elf,
+    program_bias,
+)
+from .binfmt_script import is_script, parse_shebang
 from .fs.hosterr import host_errno
 from .fs.inode import Inode, iget_host, keep_warm
 from .fs.namei import guest_abspath, host_path, overlay
@@ -20,7 +25,10 @@ from .sched.wait import wake_up
 from .syscalls import syscall
 from .task import PF_FORKNOEXEC, SIG_DEFAULT_ACTION, k_sigaction, sighand_struct, task_struct
 from .types import UPtr, c_int
-from .uapi import E2BIG, EACCES, ENAMETOOLONG, ENOEXEC, ENOMEM, RLIMIT_STACK, SIG_IGN
+from .uapi import (
+    AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, E2BIG, EACCES, EINVAL, ELIBBAD, ELOOP,
+    ENAMETOOLONG, ENOENT, ENOEXEC, ENOMEM, RLIMIT_STACK, SIG_IGN,
+)
 
 SIG_IGNORE_ACTION = k_sigaction(SIG_IGN)
 MAX_ARG_STRLEN = 32 * 4096
@@ -35,11 +43,37 @@ def arg_limit(rlim_stack: int) -> int:
     return max(min(_STK_LIM // 4 * 3, rlim_stack // 4), ARG_MAX)
 
 
-def open_exec(gpath: str) -> tuple[Inode, ElfImage]:
-    """The checks an exec may fail without harming the caller: the file
-    exists, is executable and is an ELF program we can load (the
-    arguments were checked as they were copied).  Raises Errno or
-    ExecFormatError."""
+BINPRM_MAX_RECURSION = 4   # scripts whose interpreter is a script, ...
+
+
+class InterpreterMissing(Errno):
+    """ENOENT because the interpreter a program or script names is not
+    there (the CLI says which, with status 127)."""
+
+    def __init__(self, interp: str) -> None:
+        super().__init__(ENOENT)
+        self.interp = interp
+
+
+@dataclass(eq=False)
+class linux_binprm:
+    """An exec in preparation: everything checked and read before the
+    point of no return.  `filename` is the path as the caller gave it
+    (AT_EXECFN; a script's path in its interpreter's argv), `gpath` its
+    canonical form (comm); `exe` the ELF file that is loaded (the script
+    interpreter's, for a script), `interp` the ELF interpreter (ld.so)."""
+    filename: str
+    gpath: str
+    argv: list
+    exe: str = ""
+    ino: Inode | None = None
+    img: ElfImage | None = None
+    interp: tuple[Inode, ElfImage] | None = None
+
+
+def open_exec(gpath: str) -> Inode:
+    """The file at canonical guest path `gpath`, if it may be executed:
+    it exists, is a regular file with an execute bit.  Raises Errno."""
     if gpath in overlay().files:
         raise Errno(EACCES)   # overlay files are never executable
     hp = host_path(gpath)
@@ -49,10 +83,63 @@ def open_exec(gpath: str) -> tuple[Inode, ElfImage]:
             raise Errno(EACCES)
         if not generic_permission(st.st_mode, st.st_uid, st.st_gid, MAY_EXEC):
             raise Errno(EACCES)
-        ino = iget_host(hp)
+        return iget_host(hp)
     except OSError as e:
         raise host_errno(e) from None
-    return ino, parse_elf(ino.data)
+
+
+def prepare_binprm(filename: str, gpath: str, argv: list[bytes]) -> linux_binprm:
+    """Find the program to load for `gpath` (search_binary_handler): a
+    `#!` script hands over to its interpreter (at most
+    BINPRM_MAX_RECURSION deep, else ELOOP); an ELF program with PT_INTERP
+    brings its interpreter, which must be a static ELF object (ELIBBAD
+    otherwise).  Raises Errno, or ExecFormatError for an ELF file we
+    cannot load (ENOEXEC, with the reason)."""
+    bprm = linux_binprm(filename, gpath, list(argv))
+    path = gpath
+    for _depth in range(BINPRM_MAX_RECURSION + 1):
+        ino = open_exec(path)
+        if is_script(ino.data):
+            name, arg = parse_shebang(ino.data)
+            iname = name.decode("utf-8", "surrogateescape")
+            # The script's argv[0] goes; its path follows the interpreter.
+            bprm.argv = [name] + ([arg] if arg is not None else []) + [
+                filename.encode("utf-8", "surrogateescape")] + bprm.argv[1:]
+            path = guest_abspath(AT_FDCWD, iname)
+            try:
+                open_exec(path)
+            except Errno as e:
+                if e.errno == ENOENT:
+                    raise InterpreterMissing(iname) from None
+                raise
+            continue
+        img = parse_elf(ino.data)       # not ELF either: ENOEXEC
+        bprm.exe, bprm.ino, bprm.img = path, ino, img
+        if img.interp is not None:
+            bprm.interp = load_interp(img.interp)
+        return bprm
+    raise Errno(ELOOP)
+
+
+def load_interp(name: str) -> tuple[Inode, ElfImage]:
+    """The ELF interpreter a program names (ld.so), looked up in the guest
+    root: ENOENT when missing, ELIBBAD when it is not an ELF file for this
+    machine or asks for an interpreter itself (Linux would jump into such
+    a file unrelocated; refusing is clearer)."""
+    ipath = guest_abspath(AT_FDCWD, name)
+    try:
+        ino = open_exec(ipath)
+    except Errno as e:
+        if e.errno == ENOENT:
+            raise InterpreterMissing(name) from None
+        raise
+    try:
+        img = parse_elf(ino.data)
+    except ExecFormatError:
+        raise Errno(ELIBBAD) from None
+    if img.interp is not None:
+        raise Errno(ELIBBAD)
+    return ino, img
 
 
 def bprm_creds(tsk: task_struct, gpath: str) -> tuple[cred, bool]:
@@ -65,20 +152,32 @@ def bprm_creds(tsk: task_struct, gpath: str) -> tuple[cred, bool]:
     return cap_bprm_creds(tsk.cred, st.st_uid, st.st_gid, st.st_mode)
 
 
-def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
-                argv: list[bytes], envp: list[bytes]) -> None:
-    """Load the program open_exec checked into a fresh mm and make it
-    tsk's.  On return tsk.entry holds (rip, rsp) for the new program.
-    Raises Errno(ENOMEM) with tsk untouched."""
+def exec_binprm(tsk: task_struct, bprm: linux_binprm, envp: list[bytes]) -> None:
+    """Load the program prepare_binprm checked into a fresh mm and make it
+    tsk's.  On return tsk.entry holds (rip, rsp) for the new program (the
+    interpreter's entry, if it has one).  Raises Errno(ENOMEM) with tsk
+    untouched."""
     K = state.K
+    ino, img = bprm.ino, bprm.img
+    assert ino is not None and img is not None
     mm = new_mm(K.alloc, K.machine.kernel_pml4e, K.tlb_flush_mm)
     mm.mmap_base, stack_size = stack_layout(tsk.signal.rlim[RLIMIT_STACK][0])
     try:
-        bias = load_segments(mm, ino, img)
+        bias = program_bias(img)
+        load_segments(mm, ino, img, bias)
+        entry = img.entry + bias
+        interp_base = 0
+        if bprm.interp is not None:
+            iino, iimg = bprm.interp
+            ibias = interp_bias(mm, iimg)
+            load_segments(mm, iino, iimg, ibias, main=False)
+            interp_base = (iimg.segments[0].vaddr & ~0xFFF) + ibias
+            entry = iimg.entry + ibias
         rnd = bytes(K.rng.getrandbits(8) for _ in range(16))
-        new_cred, secure = bprm_creds(tsk, gpath)
+        new_cred, secure = bprm_creds(tsk, bprm.exe)
         ids = (new_cred.uid, new_cred.euid, new_cred.gid, new_cred.egid, secure)
-        sp = create_elf_tables(mm, img, bias, argv, envp, gpath.encode(), rnd, ids,
+        sp = create_elf_tables(mm, img, bias, interp_base, bprm.argv, envp,
+                               bprm.filename.encode("utf-8", "surrogateescape"), rnd, ids,
                                stack_size)
     except OutOfMemory:
         mm.exit_mmap()
@@ -87,8 +186,10 @@ def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
         mm.exit_mmap()
         raise
     mm.exe_file = ino.get()
-    mm.exe_path = gpath
+    mm.exe_path = bprm.exe
     keep_warm(ino)
+    if bprm.interp is not None:
+        keep_warm(bprm.interp[0])
     # Point of no return: drop the old program.
     old = tsk.mm
     if old is not None:
@@ -98,8 +199,8 @@ def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
         wake_up(tsk.vfork_done)      # the vfork parent may run again
         tsk.vfork_done = None
     tsk.mm = tsk.active_mm = mm
-    tsk.entry = (img.entry + bias, sp)
-    tsk.comm = os.path.basename(gpath)[:15]
+    tsk.entry = (entry, sp)
+    tsk.comm = os.path.basename(bprm.gpath)[:15]
     tsk.flags &= ~PF_FORKNOEXEC
     tsk.cred = new_cred
     tsk.clear_child_tid = 0
@@ -123,7 +224,7 @@ def exec_binprm(tsk: task_struct, gpath: str, ino: Inode, img: ElfImage,
             action[i] = SIG_IGNORE_ACTION if ka.handler == SIG_IGN else SIG_DEFAULT_ACTION
     K.counters["execs"] += 1
     if K.listeners:
-        K.emit("exec", task=tsk, path=gpath, argv=argv, envc=len(envp))
+        K.emit("exec", task=tsk, path=bprm.gpath, argv=bprm.argv, envc=len(envp))
 
 
 def copy_strings(ptrs: list[int], total: int, limit: int) -> tuple[list[bytes], int]:
@@ -152,13 +253,29 @@ def do_execveat(fd: int, filename: int, argv_p: int, envp_p: int, flags: int) ->
     limit = arg_limit(tsk.signal.rlim[RLIMIT_STACK][0])
     argv, total = copy_strings(get_user_ptr_array(argv_p) if argv_p else [], 0, limit)
     envp, _total = copy_strings(get_user_ptr_array(envp_p) if envp_p else [], total, limit)
-    gpath = guest_abspath(fd, path)
+    if flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW):
+        raise Errno(EINVAL)
+    if not path:
+        if not flags & AT_EMPTY_PATH:
+            raise Errno(ENOENT)
+        f = tsk.files.fget(fd)      # execveat(fd, "", AT_EMPTY_PATH): the open file
+        gpath = f.path
+        if not gpath.startswith("/"):
+            raise Errno(EACCES)
+        # The name Linux gives such a program: /dev/fd/N (AT_EXECFN, a script's argv).
+        path = f"/dev/fd/{fd}"
+    else:
+        gpath = guest_abspath(fd, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
+        if flags & AT_SYMLINK_NOFOLLOW and gpath != guest_abspath(fd, path):
+            raise Errno(ELOOP)      # the last component is a symlink
+        if not path.startswith("/") and fd != AT_FDCWD:
+            path = f"/dev/fd/{fd}/{path}"
     try:
-        ino, img = open_exec(gpath)
+        bprm = prepare_binprm(path, gpath, argv)
     except ExecFormatError:
         raise Errno(ENOEXEC) from None
 
-    load = partial(exec_binprm, tsk, gpath, ino, img, argv, envp)
+    load = partial(exec_binprm, tsk, bprm, envp)
     if tsk.signal.nr_threads > 1:
         from .exit import de_thread
         return de_thread(tsk, load)   # may sleep until the other threads are gone

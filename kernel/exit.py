@@ -479,5 +479,7 @@ def exchange_leader(tsk: task_struct, leader: task_struct) -> None:
     tsk.signal.threads.insert(0, tsk)
     if leader is K.main_task:
         K.main_task = tsk
+    if tsk.pid_ns is not None and tsk.pid_ns.child_reaper is leader:
+        tsk.pid_ns.child_reaper = tsk  # a namespace's init exec'd from a thread
     leader.parent = None               # release_task: not in anyone's children
     release_task(leader)

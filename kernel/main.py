@@ -33,12 +33,15 @@ from . import exec as _exec, exit as _exit, fork as _fork, futex as _futex, sign
 from . import nsproxy as _nsproxy  # noqa: F401,E402
 from . import sys as _sys  # noqa: F401,E402
 from .sched import syscalls as _sched_syscalls  # noqa: F401,E402
+from .mm import memfd as _memfd, mlock as _mlock, mremap as _mremap, msync as _msync  # noqa: F401,E402
 from . import capability as _capability, groups as _groups  # noqa: F401,E402
 from .time import hrtimer as _hrtimer, itimer as _itimer, posix_timers as _posix_timers  # noqa: F401,E402
 from .time import posix_cpu_timers as _posix_cpu_timers, time as _time  # noqa: F401,E402
 from .fs import timerfd as _timerfd  # noqa: F401,E402
 from . import setid as _setid, signal_64 as _signal_64, signal_sys as _signal_sys  # noqa: F401,E402
 from .fs import file as _file, open as _open, pipe as _pipe, read_write as _rw, stat as _stat  # noqa: F401,E402
+from .fs import attr as _attr, dir as _dir, locks as _locks, namei_sys as _namei_sys  # noqa: F401,E402
+from .fs import statfs as _statfs  # noqa: F401,E402
 from .fs import eventfd as _eventfd, eventpoll as _eventpoll, select as _select, signalfd as _signalfd  # noqa: F401,E402
 
 
@@ -119,7 +122,7 @@ def start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes]
 
 def _start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes],
                  cwd: str) -> task_struct:
-    from .exec import exec_binprm, open_exec
+    from .exec import exec_binprm, prepare_binprm
     init = K.init_task
     pid = K.pids.alloc_pid()
     t = task_struct(pid=pid, tgid=pid, comm=os.path.basename(gpath)[:15])
@@ -144,8 +147,7 @@ def _start_guest(K: KernelState, gpath: str, argv: list[bytes], envp: list[bytes
     cpu = K.cpus[0]
     cpu.curr = t
     try:
-        ino, img = open_exec(gpath)
-        exec_binprm(t, gpath, ino, img, argv, envp)
+        exec_binprm(t, prepare_binprm(gpath, gpath, argv), envp)
     finally:
         cpu.curr = None
     init.children.append(t)

@@ -81,6 +81,7 @@ class KernelState:
     swapper_cr3: int = 0
     tlb_flush_mm: Optional[Callable] = None         # flush every CPU that has an mm loaded
     overlay: Any = None                             # fs.namei.Overlay: the guest's writes
+    page_cache: dict = field(default_factory=dict)  # id(overlay node) -> mm.filemap.address_space
     icache: dict = field(default_factory=dict)      # host file identity -> fs.inode.Inode
     icache_recent: list = field(default_factory=list)  # exec'd Inodes kept warm (fs.inode)
     timers: list = field(default_factory=list)      # hrtimer heap of (expires, seq, hrtimer)
@@ -88,8 +89,10 @@ class KernelState:
     idle_ns: int = 0                                # virtual time not counted by the glue (idle, rdtsc)
     realtime_base: int = 0                          # --realtime: host monotonic ns at boot (else 0)
     real_offset: int = 0                            # CLOCK_REALTIME - CLOCK_MONOTONIC
-    # Observers: callables(event: str, **fields).  The tracer, the stats
-    # and later the debugger subscribe here.
+    # Observers: callables(event: str, fields: dict).  The tracer, --events,
+    # --check, the Machine API and the debugger subscribe here.  The event
+    # names and fields are a contract (README, Tracing: the --events
+    # schema); every emit point is behind `if K.listeners`.
     listeners: list = field(default_factory=list)
     stop_reason: str = ""
     oom_victims: list = field(default_factory=list)  # killed by the OOM killer, memory not yet back

@@ -24,6 +24,9 @@ def _print_stats(K: KernelState, out: IO[str]) -> None:
         f"CoW reuse {v.cow_reuse}, segv {v.pgfault_segv} (kernel-mode {v.pgfault_kernel})",
         f"forks: {c['forks']}  execs: {c['execs']}  "
         f"context switches: {sum(cpu.nr_switches for cpu in K.cpus)}",
+        f"page cache: {v.pgcache_read} file pages read in (one frame each, shared by every "
+        f"mapping), {v.pgcache_dropped} dropped under memory pressure; anonymous: "
+        f"{v.pgfault_anon} zero-filled, {v.cow_copy} CoW copies",
         f"frames in use: {K.alloc.nr_used() - 1} (of {K.alloc.nr_free_at_boot}; zero page not counted)",
         f"frames allocated: {K.alloc.allocs} (since boot, page tables included)",
     ]

@@ -356,17 +356,37 @@ def sys_mmap(addr: c_ulong, len_: c_ulong, prot: c_ulong, flags: c_ulong, fd: fd
 
 def _mmap_file(mm, addr: int, length: int, vf: int, flags: int, fd: int, off: int,
                fixed: bool) -> int:
-    from .fs.inode import iget_host
+    """A file mapping: a host file through its Inode's page cache (read
+    only: the guest opened it read-only), an overlay file through its
+    address_space (mm/filemap.py), writable when shared and opened
+    O_RDWR.  Errors as do_mmap: EACCES for a write-only fd or a shared
+    writable map of an fd not open for writing, ENODEV for what has no
+    pages (directories, pipes, devices)."""
+    from .fs.inode import iget_host, keep_warm
     from .fs.namei import host_path
-    from .fs.open import HostRegOps
+    from .fs.open import HostRegOps, OverlayOps
+    from .mm.filemap import mapping_of
+    from .uapi import EACCES, O_ACCMODE, O_RDWR, O_WRONLY
     f = current().files.fget(fd)
-    if not isinstance(f.f_op, HostRegOps):
+    acc = f.f_flags & O_ACCMODE
+    shared = flags & MAP_TYPE != MAP_PRIVATE
+    if isinstance(f.f_op, OverlayOps):
+        if acc == O_WRONLY or (shared and vf & VM_WRITE and acc != O_RDWR):
+            raise Errno(EACCES)
+        vma_file = mapping_of(f.private, f.path)
+        maywrite = not shared or acc == O_RDWR
+    elif isinstance(f.f_op, HostRegOps):
+        if os.path.isdir(host_path(f.path)):
+            raise Errno(ENODEV)
+        if shared and vf & VM_WRITE:
+            raise Errno(EACCES)   # the host file is open read-only
+        vma_file = iget_host(host_path(f.path))
+        keep_warm(vma_file)   # ld.so.cache, libraries: still cached at the next exec
+        maywrite = not shared
+    else:
         raise Errno(ENODEV)
-    if flags & MAP_TYPE != MAP_PRIVATE and vf & 2:
-        from .uapi import EACCES
-        raise Errno(EACCES)   # host files are read-only to the guest
-    ino = iget_host(host_path(f.path))
-    return mm.do_mmap(addr, length, vf, fixed, file=ino, pgoff=off >> 12)
+    return mm.do_mmap(addr, length, vf | (VM_SHARED if shared else 0), fixed, file=vma_file,
+                      pgoff=off >> 12, maywrite=maywrite)
 
 
 @syscall("munmap")
@@ -398,6 +418,6 @@ def sys_madvise(start: c_ulong, len_: size_t, behavior: c_int) -> int:
     if s == e:
         return 0
     if behavior in (MADV_DONTNEED, MADV_FREE):
-        current().mm.madvise_dontneed(s, e)
+        current().mm.madvise_dontneed(s, e, free=behavior == MADV_FREE)
     return 0
 

@@ -108,10 +108,14 @@ def oom_kill(cpu: cpu_struct, tsk: task_struct) -> None:
     (it dies before it could run user code) and its frames are back.
     While an earlier victim still holds its memory, nobody else is killed:
     the faulting task just yields to let it die (oom_evaluate_task's abort
-    on tsk_is_oom_victim)."""
+    on tsk_is_oom_victim).  Before any of that, clean page-cache frames
+    nothing maps are dropped (reclaim); if that freed some, nobody dies."""
     K = state.K
     cpu.need_resched = True
     cpu.hw.glue.stop()
+    from .mm.filemap import shrink_page_cache
+    if shrink_page_cache(K):
+        return      # clean page-cache frames went first; the fault retries
     K.oom_victims = [v for v in K.oom_victims if _dying_with_mm(v)]
     if any(v.signal is not tsk.signal for v in K.oom_victims):
         return

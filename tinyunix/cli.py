@@ -87,6 +87,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.gdb:
         return gdb_command(args)
     from kernel.binfmt_elf import ExecFormatError
+    from kernel.exec import InterpreterMissing
     from kernel.main import boot, run_kernel, shutdown, start_guest
     from kernel.panic import Errno, KernelBug, OutOfMemory
     from kernel.state import Options
@@ -150,6 +151,9 @@ def run_command(args: argparse.Namespace) -> int:
     except ExecFormatError as e:
         err(f"{prog}: {e}")
         return 126
+    except InterpreterMissing as e:
+        err(f"{prog}: cannot execute: interpreter {e.interp}: No such file or directory")
+        return 127
     except Errno as e:
         err(f"{prog}: cannot execute: {ERRNO_NAMES.get(e.errno, e.errno)}")
         return 126

@@ -13,23 +13,29 @@ import json
 from dataclasses import dataclass
 from typing import IO, Any
 
+from kernel.sched.core import blocks_run, ktime_get_ns
+
+from .strace.tracer import vma_str
+
 
 def _vma(v: Any) -> Any:
     if v is None:
         return None
-    from .strace.tracer import vma_str
     parts = vma_str(v).split(" ", 2)
     return {"start": v.vm_start, "end": v.vm_end, "perms": parts[1],
             "name": parts[2] if len(parts) > 2 else ""}
 
 
 def _plain(v: Any) -> Any:
+    t = type(v)
+    if t is int or t is str or v is None or t is bool or t is float:
+        return v
+    if t is tuple or t is list:
+        return [x if type(x) is int else _plain(x) for x in v]
     if isinstance(v, (bytes, bytearray)):
         return v.decode("utf-8", "backslashreplace")
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, (int, str, float, bool)) or v is None:
-        return v
+    if isinstance(v, int):
+        return int(v)                 # IntEnum/IntFlag states
     if hasattr(v, "pid") and hasattr(v, "tgid"):
         return v.pid
     return str(v)
@@ -42,7 +48,6 @@ class EventLog:
     seq: int = 0
 
     def __call__(self, event: str, f: dict) -> None:
-        from kernel.sched.core import blocks_run, ktime_get_ns
         self.seq += 1
         tsk = f.get("task") or f.get("parent") or f.get("next")
         cpu = f.get("cpu")

@@ -6,14 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .. import state
 from ..panic import Errno
 from ..percpu import current
 from ..syscalls import syscall
 from ..task import task_struct
 from ..types import c_int, c_uint, c_ulong
 from ..uapi import (
-    EBADF, EINVAL, EMFILE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL,
-    FD_CLOEXEC, O_APPEND, O_CLOEXEC, O_NONBLOCK, RLIMIT_NOFILE,
+    EBADF, EINVAL, EMFILE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETLK, F_GETOWN,
+    F_GETPIPE_SZ, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETFD, F_SETFL, F_SETLK,
+    F_SETLKW, F_SETOWN, F_SETPIPE_SZ, F_SETSIG, FASYNC, FD_CLOEXEC, O_APPEND, O_CLOEXEC,
+    O_DIRECT, O_NOATIME, O_NONBLOCK, RLIMIT_NOFILE,
 )
 
 
@@ -82,6 +85,9 @@ class file:
             if self.f_ep:
                 from .eventpoll import eventpoll_release
                 eventpoll_release(self)     # __fput: epoll lets go first
+            if _has_locks():
+                from .locks import locks_remove_file
+                locks_remove_file(self)
             self.f_op.release(self)
 
 
@@ -125,13 +131,13 @@ class files_struct:
         else:
             self.cloexec.discard(fd)
         if old is not None:
-            old.put()
+            filp_close(old, self)
 
     def close_fd(self, fd: int) -> None:
         f = self.fget(fd)
         self.fd[fd] = None
         self.cloexec.discard(fd)
-        f.put()
+        filp_close(f, self)
 
     def dup_fd(self) -> "files_struct":
         """fork without CLONE_FILES: a copy of the table; the files are shared."""
@@ -145,7 +151,7 @@ class files_struct:
         for i, f in enumerate(self.fd):
             if f is not None:
                 self.fd[i] = None
-                f.put()
+                filp_close(f, self)
         self.cloexec.clear()
 
     def close_on_exec(self) -> None:
@@ -153,8 +159,22 @@ class files_struct:
             if fd < len(self.fd) and self.fd[fd] is not None:
                 f = self.fd[fd]
                 self.fd[fd] = None
-                f.put()
+                filp_close(f, self)
         self.cloexec.clear()
+
+
+def _has_locks() -> bool:
+    K = state.K
+    return K is not None and K.overlay is not None and bool(K.overlay.host_locks)
+
+
+def filp_close(f: file, files: files_struct) -> None:
+    """An fd of `files` on f goes: its POSIX locks on the file go too
+    (fs/locks.c), then the reference."""
+    if _has_locks():
+        from .locks import locks_remove_posix
+        locks_remove_posix(f, files)
+    f.put()
 
 
 def nofile_limit(tsk: task_struct) -> int:
@@ -227,6 +247,10 @@ def sys_dup3(oldfd: c_uint, newfd: c_uint, flags: c_int) -> int:
     return do_dup3(oldfd, newfd, flags)
 
 
+# F_SETFL changes only these (SETFL_MASK); O_LARGEFILE is forced on 64-bit.
+SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | FASYNC
+
+
 @syscall("fcntl")
 def sys_fcntl(fd: c_uint, cmd: c_uint, arg: c_ulong) -> int:
     tsk = current()
@@ -247,7 +271,21 @@ def sys_fcntl(fd: c_uint, cmd: c_uint, arg: c_ulong) -> int:
     if cmd == F_GETFL:
         return f.f_flags
     if cmd == F_SETFL:
-        f.f_flags = (f.f_flags & ~(O_APPEND | O_NONBLOCK)) | (arg & (O_APPEND | O_NONBLOCK))
+        f.f_flags = (f.f_flags & ~SETFL_MASK) | (arg & SETFL_MASK)
         return 0
-    raise Errno(EINVAL)
-
+    if cmd in (F_GETLK, F_OFD_GETLK):
+        from .locks import fcntl_getlk
+        return fcntl_getlk(f, cmd, arg)
+    if cmd in (F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW):
+        from .locks import fcntl_setlk
+        return fcntl_setlk(f, cmd, arg)
+    if cmd in (F_GETOWN, F_GETSIG):
+        return 0
+    if cmd in (F_SETOWN, F_SETSIG):
+        return 0                 # no SIGIO is ever sent
+    if cmd in (F_GETPIPE_SZ, F_SETPIPE_SZ):
+        from .pipe import PIPE_SIZE, pipe_inode_info
+        if not isinstance(f.private, pipe_inode_info):
+            raise Errno(EBADF)
+        return PIPE_SIZE
+    raise Errno(EINVAL)          # leases, seals, notify: not modelled

@@ -12,6 +12,7 @@ from ..panic import BUG
 
 if TYPE_CHECKING:
     from ..mm.page_alloc import FrameAllocator
+    from ..state import KernelState
 
 # The cache itself belongs to the machine (STYLE rule 16): K.icache maps a
 # host file's identity to its Inode, K.icache_recent is the warm list of
@@ -61,6 +62,7 @@ class Inode:
             if len(chunk) < 4096:
                 mem[base + len(chunk):base + 4096] = bytes(4096 - len(chunk))
             self.pages[pgoff] = pfn
+            state.K.vmstat.pgcache_read += 1
         return pfn
 
 
@@ -76,6 +78,11 @@ def iget_host(host_path: str) -> Inode:
             ino = Inode(key, host_path, fh.read())
             icache[key] = ino
     return ino
+
+
+def cached_inodes(K: "KernelState") -> list[Inode]:
+    """The host inodes of machine K (their page caches)."""
+    return list(K.icache.values())
 
 
 def keep_warm(ino: Inode) -> None:

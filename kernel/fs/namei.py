@@ -7,42 +7,18 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 
 from .. import state
 from ..panic import Errno
 from ..percpu import current
-from ..uapi import AT_FDCWD, ELOOP, ENOENT, ENOTDIR, S_IFREG
-from .console import stat_from_host
+from ..uapi import AT_FDCWD, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, S_IFDIR, S_IFLNK
 from .hosterr import host_errno
+from .overlay import (  # noqa: F401  (Overlay, OverlayNode, overlay_room: re-exported)
+    Overlay, OverlayNode, lower_path, ovl_stat, overlay, overlay_room,
+)
 from .proc import proc_lookup, proc_stat
 
-
-@dataclass(eq=False, slots=True)
-class OverlayNode:
-    data: bytearray = field(default_factory=bytearray)
-    mode: int = S_IFREG | 0o644
-    ino: int = 0
-    mtime: int = 0
-
-
-class Overlay:
-    def __init__(self) -> None:
-        self.files: dict[str, OverlayNode] = {}
-        self.deleted: set[str] = set()
-        self.next_ino = 1 << 40
-
-
-def overlay() -> Overlay:
-    return state.K.overlay
-
-
-def overlay_room() -> int:
-    """Bytes the overlay may still grow by.  Like a tmpfs mount it holds at
-    most half of RAM, so a guest cannot make the host allocate more than
-    its bound (a write far past the end of a file would otherwise)."""
-    ov = overlay()
-    return state.K.opts.memory // 2 - sum(len(n.data) for n in ov.files.values())
+PATH_MAX, NAME_MAX = 4096, 255
 
 
 MAXSYMLINKS = 40
@@ -65,10 +41,6 @@ def guest_abspath(dfd: int, path: str, follow: bool = True) -> str:
     return path_walk(base, path, follow)
 
 
-def _host(root: str, gpath: str) -> str:
-    return gpath if root in ("", "/") else root.rstrip("/") + gpath
-
-
 def path_walk(base: str, path: str, follow: bool) -> str:
     """Resolve `path` from the canonical guest directory `base` one
     component at a time, as link_path_walk does with LOOKUP_IN_ROOT (or
@@ -76,7 +48,6 @@ def path_walk(base: str, path: str, follow: bool) -> str:
     symlink target starts again at the root, and more than MAXSYMLINKS
     links is ELOOP.  Overlay files are regular files; a missing component
     is kept as a name, so the operation on the result reports ENOENT."""
-    root = state.K.opts.root
     ov = overlay()
     done = [] if path.startswith("/") else [c for c in base.split("/") if c]
     todo = [c for c in path.split("/") if c and c != "."]
@@ -107,21 +78,35 @@ def path_walk(base: str, path: str, follow: bool) -> str:
         if not done and c == "proc":
             done = ["proc"]
             continue
+        if len(c) > NAME_MAX:
+            raise Errno(ENAMETOOLONG)
         g = "/" + "/".join(done + [c])
-        if g in ov.files:
-            if todo:
+        node = ov.files.get(g)
+        if node is not None:
+            kind = node.kind()
+            if kind == S_IFLNK and (todo or follow):
+                links += 1
+                if links > MAXSYMLINKS:
+                    raise Errno(ELOOP)
+                target = node.target.decode("utf-8", "surrogateescape")
+                if target.startswith("/"):
+                    done = []
+                    missing.clear()
+                todo.extend(reversed([t for t in target.split("/") if t and t != "."]))
+                continue
+            if todo and kind != S_IFDIR:
                 raise Errno(ENOTDIR)
-            done.append(c)
-            continue
-        if g in ov.deleted:
-            if todo:
-                raise Errno(ENOENT)
             done.append(c)
             continue
         if not todo and not follow:
             done.append(c)
             continue
-        hp = _host(root, g)
+        hp = lower_path(g)
+        if hp is None:
+            if todo:
+                raise Errno(ENOENT)
+            done.append(c)
+            continue
         try:
             st = os.lstat(hp)
         except OSError:
@@ -148,14 +133,16 @@ def path_walk(base: str, path: str, follow: bool) -> str:
 
 
 def host_path(gpath: str) -> str:
-    """The host path for a canonical guest path (from guest_abspath).
-    Every directory on it was resolved inside the root; as a second line
-    of defence, a parent directory that is not inside the root (a host
-    change since) makes the path missing."""
+    """The host path beneath a canonical guest path (from guest_abspath):
+    ENOENT when the overlay hides it.  Every directory on it was resolved
+    inside the root; as a second line of defence, a parent directory that
+    is not inside the root (a host change since) makes the path missing."""
+    hp = lower_path(gpath)
+    if hp is None:
+        raise Errno(ENOENT)
     root = state.K.opts.root
     if root in ("", "/"):
-        return gpath
-    hp = _host(root, gpath)
+        return hp
     real = os.path.realpath(os.path.dirname(hp))
     rroot = os.path.realpath(root)
     if real != rroot and not real.startswith(rroot.rstrip(os.sep) + os.sep):
@@ -168,16 +155,4 @@ def lookup_stat(dfd: int, path: str, follow: bool = True) -> dict:
     st = proc_stat(g, follow)
     if st is not None:
         return st
-    ov = overlay()
-    node = ov.files.get(g)
-    if node is not None:
-        return {"mode": node.mode, "ino": node.ino, "size": len(node.data), "nlink": 1,
-                "dev": 0x2A, "mtime": node.mtime, "ctime": node.mtime, "atime": node.mtime}
-    if g in ov.deleted:
-        raise Errno(ENOENT)
-    try:
-        st = os.lstat(host_path(g))     # g is resolved: nothing left to follow
-    except OSError as e:
-        raise host_errno(e) from None
-    return stat_from_host(st)
-
+    return ovl_stat(g)

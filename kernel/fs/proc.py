@@ -32,7 +32,7 @@ from ..pid_namespace import (
 from ..task import EXIT_DEAD, task_struct
 from ..uapi import (
     EACCES, EINVAL, EISDIR, ENOENT, ENOTDIR, ENXIO, ESRCH, O_ACCMODE, O_APPEND, O_RDONLY,
-    O_RDWR, O_WRONLY, S_IFDIR, S_IFLNK, S_IFREG,
+    O_DIRECTORY, O_RDWR, O_WRONLY, S_IFDIR, S_IFLNK, S_IFREG,
 )
 from .file import FileOps, file
 
@@ -288,6 +288,8 @@ def proc_open(g: str, flags: int) -> Optional[file]:
         return None
     node = resolve(parts)
     acc = flags & O_ACCMODE
+    if flags & O_DIRECTORY and node.kind == DT_REG:
+        raise Errno(ENOTDIR)
     if node.kind == DT_DIR:
         if acc != O_RDONLY:
             raise Errno(EISDIR)

@@ -129,6 +129,7 @@ class FrameAudit:
         held = [t.mm for t in self.K.tasks.values() if t.mm is not None]
         for cpu in self.K.cpus:
             held += cpu.deferred_mm
+        held += self.K.oom_reaper_list     # queued for the OOM reaper, which holds them
         return held
 
     def _mm_summary(self, pt, mm) -> tuple:
@@ -227,8 +228,8 @@ class FrameAudit:
         inos += K.icache_recent
         icount = Counter(map(id, inos))
         inodes = {id(i): i for i in inos}
-        for ino in K.icache.values():
-            inodes[id(ino)] = ino
+        for ino in [*K.icache.values(), *K.page_cache.values()]:
+            inodes[id(ino)] = ino     # host inodes and overlay files' address_spaces
         for key, ino in inodes.items():
             if ino.i_count != icount[key]:
                 self.fail("inode-refcount", f"{ino.path}: i_count {ino.i_count} but "
@@ -316,7 +317,8 @@ class FrameAudit:
             for vma in (mm.vmas if mm is not None else []):
                 if vma.shm is not None and pfn in vma.shm.pages.values():
                     out.append(f"shmem object mapped by {who}")
-        for ino in {id(i): i for i in [*K.icache.values(), *K.icache_recent]}.values():
+        for ino in {id(i): i for i in [*K.icache.values(), *K.icache_recent,
+                                       *K.page_cache.values()]}.values():
             if pfn in ino.pages.values():
                 out.append(f"page cache of {ino.path}")
         return ", ".join(dict.fromkeys(out)) or "nothing"

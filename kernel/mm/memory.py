@@ -18,7 +18,7 @@ from emu.paging import (
 from .. import state
 from ..panic import BUG
 from .page_alloc import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES
-from ..uapi import SEGV_ACCERR, SEGV_MAPERR, SIGSEGV
+from ..uapi import BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV
 
 if TYPE_CHECKING:
     from .mmap import mm_struct, vm_area_struct
@@ -116,7 +116,20 @@ def do_pte_missing(mm: "mm_struct", vma: "vm_area_struct", idx: int, va: int, fl
         vmstat.pgfault_shared += 1
         return "shmem"
     if vma.vm_file is not None:
+        if pgoff >= (vma.vm_file.size + 0xFFF) >> 12:
+            # Wholly past the end of the file (filemap_fault): SIGBUS.
+            vmstat.pgfault_segv += 1
+            raise Segv(BUS_ADRERR, SIGBUS)
         src = vma.vm_file.get_page(alloc, pgoff)
+        if vf & VM_SHARED:
+            # do_shared_fault: the page-cache frame itself, writable when
+            # the VMA is; stores reach the file (filemap.py).
+            alloc.page_ref[src] += 1
+            alloc.page_mapcount[src] += 1
+            mm.add_mm_counter(MM_FILEPAGES, 1)
+            q[idx] = mk_pte(alloc, src, vf, bool(vf & VM_WRITE))
+            vmstat.pgfault_shared += 1
+            return
         if write:   # do_cow_fault: a private copy at once
             pfn = alloc.alloc_frame()
             alloc.machine.copy_frame(pfn, src)
@@ -153,7 +166,7 @@ def do_wp_page(mm: "mm_struct", vma: "vm_area_struct", idx: int, pte: int) -> st
     alloc = mm.alloc
     q = mm.pt.q
     pfn = (pte & PTE_PFN_MASK) >> 12
-    if vma.shm is not None:
+    if vma.shm is not None or vma.vm_flags & VM_SHARED:
         q[idx] = pte | _PAGE_RW   # shared mapping made writable again (mprotect)
         return "shmem-write"
     keep = pte & (_PAGE_NX | _PAGE_PRESENT | _PAGE_USER)

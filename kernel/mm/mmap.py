@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from emu.paging import PAGE_SIZE, PTE_PFN_MASK, USER_TOP
 
 from ..panic import BUG, Errno
-from ..uapi import EINVAL, ENOMEM, RLIMIT_AS, RLIMIT_DATA
+from ..uapi import EACCES, EINVAL, ENOMEM, RLIMIT_AS, RLIMIT_DATA
 from .memory import (
     _MAPPED, VM_EXEC, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SHARED,
     VM_WRITE, change_protection, copy_page_range, zap_page_range,
@@ -294,7 +294,8 @@ class mm_struct:
 
     def do_mmap(self, addr: int, length: int, vm_flags: int, fixed: bool,
                 file: Optional["Inode"] = None, pgoff: int = 0,
-                shm: Optional[ShmemObject] = None, name: str = "") -> int:
+                shm: Optional[ShmemObject] = None, name: str = "",
+                maywrite: bool = True) -> int:
         """Map [addr, addr+length) (length page-aligned, non-zero).  With
         `fixed`, whatever was there is unmapped first.  Takes a reference
         on file and shm for the new VMA.  Returns the address."""
@@ -312,7 +313,9 @@ class mm_struct:
                 addr = self.get_unmapped_area(length)   # no hint, or it is taken
             if not self.may_expand_vm(vm_flags, length >> 12):
                 raise Errno(ENOMEM)
-        vm_flags |= VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
+        # A shared map of a file not open for writing may never become
+        # writable (mprotect: EACCES).
+        vm_flags |= VM_MAYREAD | (VM_MAYWRITE if maywrite else 0) | VM_MAYEXEC
         vma = vm_area_struct(addr, addr + length, vm_flags, pgoff, file, shm, name)
         vma.get_refs()
         self.insert_vma(vma)
@@ -328,6 +331,9 @@ class mm_struct:
             cur = vma.vm_end
         if cur < end:
             raise Errno(ENOMEM)
+        if vm_flags & VM_WRITE and any(not v.vm_flags & VM_MAYWRITE
+                                       for v in self.overlapping(start, end)):
+            raise Errno(EACCES)
         for vma in self.overlapping(start, end):
             if vma.vm_start < start:
                 vma = self.split_vma(vma, start)
@@ -385,7 +391,15 @@ class mm_struct:
         self.brk = brk
         return brk
 
-    def madvise_dontneed(self, start: int, end: int) -> None:
+    def madvise_dontneed(self, start: int, end: int, free: bool = False) -> None:
+        """MADV_DONTNEED (and MADV_FREE, done at once: there is no
+        reclaim to defer to): drop the pages; private ones refault as zero
+        or from the file, shared ones from the object.  EINVAL on locked
+        VMAs, and MADV_FREE on anything but private anonymous memory."""
+        for vma in self.overlapping(start, end):
+            if vma.vm_flags & 0x2000 or (free and (vma.vm_file is not None or vma.shm is not None
+                                                   or vma.vm_flags & VM_SHARED)):
+                raise Errno(EINVAL)
         cur = start
         holes = False
         for vma in self.overlapping(start, end):
@@ -410,8 +424,9 @@ class mm_struct:
         new.exe_file = self.exe_file.get() if self.exe_file is not None else None
         try:
             for vma in self.vmas:
-                copy = vm_area_struct(vma.vm_start, vma.vm_end, vma.vm_flags, vma.vm_pgoff,
-                                      vma.vm_file, vma.shm, vma.name)
+                # mlock is not inherited (VM_LOCKED, 0x2000).
+                copy = vm_area_struct(vma.vm_start, vma.vm_end, vma.vm_flags & ~0x2000,
+                                      vma.vm_pgoff, vma.vm_file, vma.shm, vma.name)
                 copy.get_refs()
                 new.vmas.append(copy)
                 new.starts.append(copy.vm_start)

@@ -15,6 +15,8 @@ class VmStat:
     cow_reuse: int = 0         # ... last reference: reused in place
     pgfault_segv: int = 0      # fault with no valid mapping: SIGSEGV
     pgfault_kernel: int = 0    # faults taken by uaccess on the guest's behalf
+    pgcache_read: int = 0      # file pages read into the page cache (a frame each)
+    pgcache_dropped: int = 0   # clean unmapped page-cache frames dropped under pressure
     oom_reaped: int = 0        # pages the OOM reaper freed before their owner exited
     pgzero_ahead: int = 0      # free frames the zeroing kworker cleared ahead of time
 

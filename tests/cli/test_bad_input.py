@@ -38,7 +38,18 @@ def _exe(tmp_path: Path, name: str, data: bytes) -> str:
 
 
 def test_not_elf(tmp_path: Path) -> None:
-    check_refused(run(_exe(tmp_path, "text", b"#!/bin/false\nhello\n")), 126, "not an ELF")
+    check_refused(run(_exe(tmp_path, "text", b"hello\n")), 126, "not an ELF")
+
+
+def test_script_runs_its_dynamic_interpreter(tmp_path: Path) -> None:
+    """`#!/bin/false`: the interpreter (dynamically linked) runs, status 1."""
+    p = run(_exe(tmp_path, "text", b"#!/bin/false\nhello\n"))
+    assert p.returncode == 1 and p.stderr == "", p.stderr
+
+
+def test_script_with_missing_interpreter_is_127(tmp_path: Path) -> None:
+    check_refused(run(_exe(tmp_path, "text", b"#!/no/such/sh\n")), 127,
+                  "interpreter /no/such/sh: No such file or directory")
 
 
 @pytest.mark.parametrize("cut", [10, 63, 200, 3000])
@@ -66,10 +77,38 @@ def test_entry_outside_image(tmp_path: Path) -> None:
     check_refused(run(_exe(tmp_path, "entry", bytes(data))), 126, "entry point")
 
 
-def test_dynamic_program_not_supported_yet(tmp_path: Path) -> None:
+def test_dynamic_program_runs() -> None:
     true = shutil.which("true")
     assert true is not None
-    check_refused(run(true), 126, "not supported yet")
+    p = run(true)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+
+
+def _with_interp(tmp_path: Path, interp: bytes) -> str:
+    """/bin/true with its PT_INTERP path replaced (same length or shorter)."""
+    true = shutil.which("true")
+    assert true is not None
+    data = bytearray(Path(true).read_bytes())
+    old = b"/lib64/ld-linux-x86-64.so.2\0"
+    i = data.index(old)
+    data[i:i + len(old)] = interp.ljust(len(old), b"\0")
+    return _exe(tmp_path, "dyn", bytes(data))
+
+
+def test_missing_interpreter_is_127(tmp_path: Path) -> None:
+    check_refused(run(_with_interp(tmp_path, b"/nonexistent/ld.so")), 127,
+                  "interpreter /nonexistent/ld.so: No such file or directory")
+
+
+def test_interpreter_not_elf_is_elibbad(tmp_path: Path) -> None:
+    ldd = Path("/usr/bin/ldd")      # an executable shell script on Debian
+    if not ldd.exists() or ldd.read_bytes()[:2] != b"#!":
+        pytest.skip("no /usr/bin/ldd script")
+    check_refused(run(_with_interp(tmp_path, b"/usr/bin/ldd")), 126, "ELIBBAD")
+
+
+def test_dynamic_interpreter_is_elibbad(tmp_path: Path) -> None:
+    check_refused(run(_with_interp(tmp_path, b"/bin/true")), 126, "ELIBBAD")
 
 
 def test_guest_segfault_status_and_emulator_survives() -> None:

@@ -572,6 +572,48 @@ def _files() -> st.SearchStrategy[Record]:
     )
 
 
+def _names() -> st.SearchStrategy[Record]:
+    """The file-system calls of issue 12 (no FIFOs: an open of one would
+    wait for ever for its other side)."""
+    at = lit([0, 0x100, 0x200, 0x400, 0x1000, 0x800, U64])
+    mode = lit([0o644, 0, 0o7777, 0o40755, 0o100600, 0o20666, U64])
+    return st.one_of(
+        _rec("getdents64", fd(), ptr(), size()),
+        _rec("getdents", fd(), ptr(), size()),
+        _rec("mkdir", string(), mode),
+        _rec("mkdirat", fd(), string(), mode),
+        _rec("rmdir", string()),
+        _rec("unlinkat", fd(), string(), at),
+        _rec("rename", string(), string()),
+        _rec("renameat2", fd(), string(), fd(), string(), lit([0, 1, 2, 3, 4, U64])),
+        _rec("link", string(), string()),
+        _rec("linkat", fd(), string(), fd(), string(), at),
+        _rec("symlink", string(), string()),
+        _rec("symlinkat", string(), fd(), string()),
+        _rec("mknod", string(), lit([0o100644, 0, 0o20666, 0o60600, 0o140644, U64]),
+             lit([0, 0x103, 0x107, U64])),
+        _rec("truncate", string(), st.one_of(size(), lit([-1]))),
+        _rec("ftruncate", fd(), st.one_of(size(), lit([-1]))),
+        _rec("fallocate", fd(), lit([0, 1, 2, 3, 0x10, U64]), size(), size()),
+        _rec("chmod", string(), mode),
+        _rec("fchmod", fd(), mode),
+        _rec("fchmodat", fd(), string(), mode),
+        _rec("chown", string(), word(), word()),
+        _rec("fchown", fd(), word(), word()),
+        _rec("fchownat", fd(), string(), word(), word(), at),
+        _rec("utimensat", fd(), st.one_of(string(), lit([0])), st.one_of(ptr(), lit([0])), at),
+        _rec("utimes", string(), st.one_of(ptr(), lit([0]))),
+        _rec("statfs", string(), ptr()),
+        _rec("fstatfs", fd(), ptr()),
+        _rec("statx", fd(), string(), at, lit([0x7FF, 0, 0x80000000, U64]), ptr()),
+        _rec("fsync", fd()),
+        _rec("fdatasync", fd()),
+        _rec("syncfs", fd()),
+        _rec("flock", fd(), lit([5, 6, 8, 12, 0, 4, U64])),
+        _rec("faccessat2", fd(), string(), word(), at),
+    )
+
+
 def _mm() -> st.SearchStrategy[Record]:
     off = st.one_of(lit([0, 4096, 1, 1 << 40, U64, 1 << 63]), st.just((K_LIT, 0)))
     return st.one_of(
@@ -650,7 +692,7 @@ def _one() -> st.SearchStrategy[list[Record]]:
     # the parent before its children): the interleavings of exit and wait.
     # 2 % of records, so most programs still run to their end.
     leave = st.one_of(_rec("exit", word()), _rec("exit_group", word()))
-    base = st.one_of(_files(), _files(), _rw(), _mm(), _mm(), _mm(), _proc(), _proc(),
+    base = st.one_of(_files(), _files(), _names(), _rw(), _mm(), _mm(), _mm(), _proc(), _proc(),
                      _touch(), _fork(), _fork(), _wait(), _wait(), _futex(), _kill(),
                      _nanosleep(), _clone(), _rec("vfork"), _any(), _any(), _waits())
     single = st.integers(0, 99).flatmap(lambda k: leave if k < 2 else base)

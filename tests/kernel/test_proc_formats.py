@@ -145,7 +145,14 @@ def test_zeroing_kworker_and_oom_reaper(guests):
     run_kernel(K)
     assert K.vmstat.pgzero_ahead > 0 and K.alloc.pgzero_hit > 0
     shutdown(K)
-    K = _boot("oom", memory=16 << 20)
+    K = _boot("oom", memory=64 << 20)
+    run_kernel(K, until=lambda: bool(K.oom_reaper_list))
+    # The reaper holds the victim's mm until it has run: --check counts it.
+    from kernel.check import attach_checker
+    chk = attach_checker(K)
+    with state.entered(K):
+        chk.audit(full=True)
+    K.listeners.remove(chk.on_event)
     run_kernel(K)
-    assert K.vmstat.oom_reaped > 0
+    assert K.vmstat.oom_reaped > 0 and not K.oom_reaper_list
     shutdown(K)

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="strace n
 # Guests whose every line must match (stdout goes to a regular file on both sides).
 # (pipes is left out: how much one read gets depends on the host's schedule.)
 GUESTS = ["hello", "fork_wait", "brk_mmap", "exit_status", "waitflags", "vfork",
-          "sig_calls", "zombie_orphan", "rlimits", "efault"]
+          "sig_calls", "zombie_orphan", "rlimits", "efault", "segfault", "stdio_fork", "cow",
+          "clone_raw"]
 
 _PREFIX = re.compile(r"^\[pid +(\d+)\] (.*)$")
 _RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)$")

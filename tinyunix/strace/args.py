@@ -63,14 +63,15 @@ def arg(fn: Printer) -> Arg:
     return Arg(fn)
 
 
-def out(a: Arg | Printer) -> Arg:
-    """An output argument: shown at exit, as a pointer if the call failed."""
+def out(a: Arg | Printer, also_on: tuple = ()) -> Arg:
+    """An output argument: shown at exit, as a pointer if the call failed
+    (unless with one of the errnos `also_on`, which still write it)."""
     fn = a.fn if isinstance(a, Arg) else a
 
     def shown(c: Call, v: int) -> str:
         if v == 0:
             return "NULL"
-        if c.failed or c.ret is None:
+        if c.ret is None or c.failed and -c.ret not in also_on:
             return f"{v:#x}"
         return fn(c, v)
     return Arg(shown, True)

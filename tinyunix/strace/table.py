@@ -99,8 +99,10 @@ sc("clock_settime", ENUM(X.CLOCKS), TIMESPEC)
 sc("gettimeofday", out(TIMEVAL), out(PTR))
 sc("time", out(arg(lambda c, v: f"[{c.ret}]")))
 sc("times", out(TMS))
-sc("nanosleep", TIMESPEC, out(TIMESPEC))
-sc("clock_nanosleep", ENUM(X.CLOCKS), FLAGS(X.TIMER_FLAGS, bits=32), TIMESPEC, out(TIMESPEC))
+# The time left is written when a signal interrupts the sleep.
+sc("nanosleep", TIMESPEC, out(TIMESPEC, also_on=(4, 516)))
+sc("clock_nanosleep", ENUM(X.CLOCKS), FLAGS(X.TIMER_FLAGS, bits=32), TIMESPEC,
+   out(TIMESPEC, also_on=(4, 516)))
 sc("timer_create", ENUM(X.CLOCKS), PTR, out(INT_PTR))
 sc("timer_settime", INT, FLAGS(X.TIMER_FLAGS, bits=32), ITIMERSPEC, out(ITIMERSPEC))
 sc("timer_gettime", INT, out(ITIMERSPEC))
@@ -185,6 +187,18 @@ sc("sched_rr_get_interval", PID, out(TIMESPEC))
 sc("sched_setaffinity", PID, UINT, arg(lambda c, v: _cpuset(c, v, c.args[1] & 0xFFFFFFFF)))
 sc("sched_getattr", PID, out(PTR), UINT, UINT); sc("sched_setattr", PID, PTR, UINT)
 sc("unshare", FLAGS(X.CLONE_FLAGS)); sc("setns", FD, FLAGS(X.CLONE_FLAGS, bits=32))
+sc("flock", FD, FLAGS([(1, "LOCK_SH"), (2, "LOCK_EX"), (4, "LOCK_NB"), (8, "LOCK_UN")], bits=32))
+sc("mincore", PTR, SIZE, out(PTR))
+sc("mlockall", FLAGS([(1, "MCL_CURRENT"), (2, "MCL_FUTURE"), (4, "MCL_ONFAULT")], bits=32))
+sc("mlock2", PTR, SIZE, FLAGS([(1, "MLOCK_ONFAULT")], bits=32))
+sc("utime", PATH, PTR); sc("utimes", PATH, PTR); sc("futimesat", DIRFD, PATH, PTR)
+sc("fallocate", FD, FLAGS([(1, "FALLOC_FL_KEEP_SIZE"), (2, "FALLOC_FL_PUNCH_HOLE"),
+                           (8, "FALLOC_FL_COLLAPSE_RANGE"), (0x10, "FALLOC_FL_ZERO_RANGE"),
+                           (0x20, "FALLOC_FL_INSERT_RANGE"), (0x40, "FALLOC_FL_UNSHARE_RANGE")],
+                          bits=32), OFF, OFF)
+sc("syncfs", FD)
+sc("memfd_create", STR, FLAGS([(1, "MFD_CLOEXEC"), (2, "MFD_ALLOW_SEALING"), (4, "MFD_HUGETLB")],
+                              bits=32))
 
 
 # --- the ones printed by their flags or command -------------------------------

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import IO, Optional
 
 from kernel.signal import fatal_signal_pending
+from kernel.task import SIGNAL_GROUP_EXIT
+from kernel.uapi import SIGKILL
 
 from .args import HEX, INT, LONG, PTR, UINT, ULONG, Call, chex
 from .fmt import error, quote_cut, si_code, signame, siginfo, signed, sigset
@@ -176,9 +178,12 @@ class Tracer:
         p = self.pending.get(tsk.pid)
         if p is None or f.get("blocked"):
             return
-        # A task with SIGKILL pending never stops at its syscall's exit
-        # under ptrace: strace shows `= ?` and then the death.
-        self.finish(p, None if fatal_signal_pending(tsk) else f["ret"])
+        # A task SIGKILL ends never stops at its syscall's exit under
+        # ptrace: strace shows `= ?` and then the death.  (Another fatal
+        # signal is delivered normally under ptrace, so its call returns.)
+        killed = fatal_signal_pending(tsk) and (
+            not tsk.signal.flags & SIGNAL_GROUP_EXIT or tsk.signal.group_exit_code == SIGKILL)
+        self.finish(p, None if killed else f["ret"])
 
     def on_syscall_resume(self, f: dict) -> None:
         self.on_syscall(f)
