@@ -89,8 +89,10 @@ class KernelState:
     idle_ns: int = 0                                # virtual time not counted by the glue (idle, rdtsc)
     realtime_base: int = 0                          # --realtime: host monotonic ns at boot (else 0)
     real_offset: int = 0                            # CLOCK_REALTIME - CLOCK_MONOTONIC
-    # Observers: callables(event: str, **fields).  The tracer, the stats
-    # and later the debugger subscribe here.
+    # Observers: callables(event: str, fields: dict).  The tracer, --events,
+    # --check, the Machine API and the debugger subscribe here.  The event
+    # names and fields are a contract (README, Tracing: the --events
+    # schema); every emit point is behind `if K.listeners`.
     listeners: list = field(default_factory=list)
     stop_reason: str = ""
     oom_victims: list = field(default_factory=list)  # killed by the OOM killer, memory not yet back

@@ -123,24 +123,54 @@ def show_uptime() -> bytes:
             f"{idle // 1_000_000_000}.{idle // NSEC_PER_TICK % 100:02d}\n").encode()
 
 
-# What Unicorn's default x86-64 CPU model (QEMU's qemu64) reports.
-CPU_FLAGS = ("fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx "
-             "fxsr sse sse2 syscall nx lm pni cx16 hypervisor lahf_lm svm")
+# cpuinfo's flag names for CPUID leaf 1 (edx, ecx) and 0x80000001 (edx, ecx) bits.
+_EDX1 = ("fpu vme de pse tsc msr pae mce cx8 apic - sep mtrr pge mca cmov pat pse36 pn clflush"
+         " - dts acpi mmx fxsr sse sse2 ss ht tm ia64 pbe").split()
+_ECX1 = ("pni pclmulqdq dtes64 monitor ds_cpl vmx smx est tm2 ssse3 cid sdbg fma cx16 xtpr"
+         " pdcm - pcid dca sse4_1 sse4_2 x2apic movbe popcnt tsc_deadline_timer aes xsave"
+         " osxsave avx f16c rdrand hypervisor").split()
+_EDX81 = {11: "syscall", 20: "nx", 27: "rdtscp", 29: "lm"}
+_ECX81 = {0: "lahf_lm", 5: "abm"}
+
+
+def _cpu_model() -> tuple[str, int, int, int, str, str]:
+    """(vendor, family, model, stepping, model name, flags) from the CPUID
+    table the guest sees (emu/cpuid.py)."""
+    import struct
+    from emu.cpuid import ANY, cpuid_table
+    t = cpuid_table()
+    _a, b, c, d = t[(0x0, ANY)]
+    vendor = struct.pack("<3I", b, d, c).decode()
+    a, _b, c1, d1 = t[(0x1, ANY)]
+    family = (a >> 8) & 0xF
+    model = (a >> 4) & 0xF
+    if family in (6, 15):
+        model |= ((a >> 16) & 0xF) << 4
+    if family == 15:
+        family += (a >> 20) & 0xFF
+    name = b"".join(struct.pack("<4I", *t[(leaf, ANY)]) for leaf in (0x80000002, 0x80000003, 0x80000004))
+    flags = [n for i, n in enumerate(_EDX1) if d1 >> i & 1 and n != "-"]
+    flags += [n for i, n in enumerate(_ECX1) if c1 >> i & 1 and n != "-"]
+    _a, _b, c81, d81 = t[(0x80000001, ANY)]
+    flags += [n for i, n in sorted(_EDX81.items()) if d81 >> i & 1]
+    flags += [n for i, n in sorted(_ECX81.items()) if c81 >> i & 1]
+    return (vendor, family, model, a & 0xF, name.rstrip(b"\0").decode().strip(), " ".join(flags))
 
 
 def show_cpuinfo() -> bytes:
     K = state.K
     n = len(K.cpus)
+    vendor, family, model, stepping, name, flags = _cpu_model()
     out = []
     for cpu in K.cpus:
         i = cpu.index
         out.append(
-            f"processor\t: {i}\nvendor_id\t: AuthenticAMD\ncpu family\t: 15\nmodel\t\t: 107\n"
-            f"model name\t: QEMU Virtual CPU version 2.5+\nstepping\t: 1\n"
-            f"cpu MHz\t\t: 1000.000\ncache size\t: 512 KB\nphysical id\t: 0\nsiblings\t: {n}\n"
+            f"processor\t: {i}\nvendor_id\t: {vendor}\ncpu family\t: {family}\n"
+            f"model\t\t: {model}\nmodel name\t: {name}\nstepping\t: {stepping}\n"
+            f"cpu MHz\t\t: 1000.000\ncache size\t: 4096 KB\nphysical id\t: 0\nsiblings\t: {n}\n"
             f"core id\t\t: {i}\ncpu cores\t: {n}\napicid\t\t: {i}\ninitial apicid\t: {i}\n"
             f"fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\n"
-            f"flags\t\t: {CPU_FLAGS}\nbugs\t\t:\nbogomips\t: 2000.00\nTLB size\t: 1024 4K pages\n"
+            f"flags\t\t: {flags}\nbugs\t\t:\nbogomips\t: 2000.00\n"
             f"clflush size\t: 64\ncache_alignment\t: 64\n"
             f"address sizes\t: 40 bits physical, 48 bits virtual\npower management:\n\n")
     return "".join(out).encode()

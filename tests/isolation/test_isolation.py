@@ -109,13 +109,19 @@ def test_overlay_file_is_not_executable_and_host_unchanged(tmp_path: Path) -> No
 def test_proc_self_is_not_the_emulator() -> None:
     """/proc/self on the host is the emulator, and /proc/1 the host's
     init: their memory, environment and maps are not the guest's to read.
-    The guest's /proc/self is its own (the fd directory and links)."""
+    The guest's /proc is its own: its maps are the guest's address space,
+    /proc/1 is the guest kernel's init, and no mem file exists."""
     p = tinyunix(str(ISO), "read:/proc/self/mem", "read:/proc/self/environ",
                  "read:/proc/thread-self/maps", "read:/proc/1/status", "read:/proc/1/mem",
                  "stat:/proc/1", "stat:/proc/self/fd", "stat:/proc/self/fd/1")
     assert p.returncode == 0
     lines = p.stdout.splitlines()
-    assert all(line.endswith("-> ENOENT") for line in lines[:6]), p.stdout
+    assert lines[0] == "read /proc/self/mem -> ENOENT", p.stdout
+    assert lines[1].startswith("read /proc/self/environ -> ok"), p.stdout
+    assert lines[2].startswith("read /proc/thread-self/maps -> ok [00400000-"), p.stdout
+    assert lines[3].startswith("read /proc/1/status -> ok [Name:.init."), p.stdout
+    assert lines[4] == "read /proc/1/mem -> ENOENT", p.stdout
+    assert lines[5].startswith("stat /proc/1 -> ok dir"), p.stdout
     assert lines[6].startswith("stat /proc/self/fd -> ok dir"), p.stdout
     assert lines[7].startswith("stat /proc/self/fd/1 -> ok"), p.stdout
 
