@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from kernel.fs.eventpoll import EpollOps, ep_insert, ep_loop_check, eventpoll
 from kernel.fs.file import file
-from kernel.fs.open import DevNullOps
+from kernel.fs.mem import DevNullOps
 from kernel.fs.pipe import PipeReadOps, PipeWriteOps, pipe_inode_info
 from kernel.fs.poll import DEFAULT_POLLMASK, poll_table, vfs_poll
 from kernel.sched.wait import add_wait_queue, wait_queue_entry, wait_queue_head, wake_up
